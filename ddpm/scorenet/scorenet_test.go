@@ -1,0 +1,76 @@
+package scorenet
+
+import (
+	"testing"
+
+	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := gobackend.New("ops_sequential")
+	if err != nil {
+		t.Fatalf("go backend: %v", err)
+	}
+	return b
+}
+
+// countParameters builds the network once and counts trainable and fixed parameters.
+func countParameters(t *testing.T, cfg Config, batch int) (trainable, fixed int, out *tensors.Tensor) {
+	t.Helper()
+	backend := goBackend(t)
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, int64(1))
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, tt, labels *Node) *Node {
+		if cfg.NumClasses == 0 {
+			labels = nil
+		}
+		return cfg.Apply(scope, x, tt, labels, layers.Auto)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensors.FromShape(tensors.FromScalarAndDimensions(float32(0), batch, ImageSize, ImageSize, 1).Shape())
+	tt := tensors.FromFlatDataAndDimensions(make([]float32, batch), batch)
+	labels := tensors.FromFlatDataAndDimensions(make([]int32, batch), batch)
+	out, err = exec.Call1(x, tt, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range store.IterVariables() {
+		if v.Trainable {
+			trainable += v.Shape().Size()
+		} else {
+			fixed += v.Shape().Size()
+		}
+	}
+	return
+}
+
+func TestDefaultParameterCount(t *testing.T) {
+	trainable, fixed, out := countParameters(t, Default(), 2)
+	if trainable != 1_115_297 {
+		t.Errorf("trainable parameters = %d, want 1,115,297 (the classic ScoreNet)", trainable)
+	}
+	// 128 fixed Fourier weights; the store also holds the RNG state (3 uint64) used at init.
+	if fixed != 128+3 {
+		t.Errorf("fixed values = %d, want 128 Fourier weights + 3 RNG state words", fixed)
+	}
+	if err := out.Shape().CheckDims(2, ImageSize, ImageSize, 1); err != nil {
+		t.Errorf("output shape: %v", err)
+	}
+}
+
+func TestConditionalAddsClassEmbedding(t *testing.T) {
+	cfg := Default()
+	cfg.NumClasses = 10
+	trainable, _, _ := countParameters(t, cfg, 2)
+	if want := 1_115_297 + 11*256; trainable != want {
+		t.Errorf("conditional trainable parameters = %d, want %d (+ an 11×256 class table)", trainable, want)
+	}
+}
