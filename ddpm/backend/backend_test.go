@@ -1,0 +1,45 @@
+package backend
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOpenDefaultsToGoWithoutPlugins(t *testing.T) {
+	t.Setenv("GOMLX_BACKEND", "")
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir()) // an empty plugin directory
+	start := time.Now()
+	b, info, err := Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if info.Name != "go" || info.Config != GoConfig {
+		t.Errorf("Open chose %+v, want the Go backend with %q (no plugin on this machine)", info, GoConfig)
+	}
+	if !strings.Contains(info.String(), "backend go") {
+		t.Errorf("Info.String() = %q", info.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open took %s: it must not wait on downloads", d)
+	}
+}
+
+func TestOpenExplicit(t *testing.T) {
+	b, info, err := Open("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Finalize()
+	if info.Config != GoConfig || !strings.Contains(info.Reason, "--backend") {
+		t.Errorf("explicit go: %+v", info)
+	}
+	if _, _, err := Open("nosuchbackend"); err == nil || !strings.Contains(err.Error(), "nosuchbackend") {
+		t.Errorf("unknown backend: err = %v, want an error naming it", err)
+	}
+	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+	if _, _, err := Open("xla:cuda"); err == nil {
+		t.Errorf("xla:cuda without a plugin must fail with an error, not hang or succeed")
+	}
+}

@@ -1,0 +1,133 @@
+package diffusion
+
+import (
+	"math"
+	"testing"
+
+	"github.com/ddpm-go/ddpm/ddpm/schedule"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := gobackend.New("ops_sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var linear1000 = schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: 1000, Beta1: 1e-4, BetaT: 0.02})
+
+// TestAddNoiseMoments draws x_t ~ q(x_t | x_0) many times with the graph's RNG and checks the
+// sample mean and variance against √ᾱ_t·x_0 and 1 − ᾱ_t.
+func TestAddNoiseMoments(t *testing.T) {
+	const n = 200_000 // draws per step
+	backend := goBackend(t)
+	s := linear1000
+	for _, step := range []int32{1, 10, 250, 1000} {
+		for _, x0 := range []float32{-1, 0.5} {
+			exec, err := NewExec(backend, func(g *Graph) []*Node {
+				rng := Const(g, must(RNGStateFromSeed(int64(step)*7+int64(x0*10))))
+				_, eps := RandomNormal(rng, shapes.Make(dtypes.Float32, n, 1, 1, 1))
+				x0s := BroadcastToDims(Const(g, x0), n, 1, 1, 1)
+				ts := BroadcastToDims(Const(g, step), n)
+				xt := AddNoise(s, x0s, ts, eps)
+				mean := ReduceAllMean(xt)
+				return []*Node{mean, ReduceAllMean(Square(Sub(xt, mean)))}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mean, variance := float64(tensors.ToScalar[float32](out[0])), float64(tensors.ToScalar[float32](out[1]))
+			wantMean, wantVar := s.SqrtAlphaBar[step]*float64(x0), 1-s.AlphaBar[step]
+			// 6 standard errors: mean SE = σ/√n; variance SE ≈ σ²·√(2/n).
+			if d := math.Abs(mean - wantMean); d > 6*math.Sqrt(wantVar/n)+1e-6 {
+				t.Errorf("t=%d x0=%g: mean %g, want %g", step, x0, mean, wantMean)
+			}
+			if d := math.Abs(variance - wantVar); d > 6*wantVar*math.Sqrt(2.0/n)+1e-7 {
+				t.Errorf("t=%d x0=%g: variance %g, want %g", step, x0, variance, wantVar)
+			}
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestDDPMStepCoefficients checks the graph's reverse step against the float64 formulas.
+func TestDDPMStepCoefficients(t *testing.T) {
+	backend := goBackend(t)
+	s := linear1000
+	xt := []float32{0.3, -1.7, 2.2, 0.05}
+	eps := []float32{-0.4, 1.1, 0.9, -2.5}
+	z := []float32{0.7, -0.2, 1.5, 0.1}
+	steps := []int32{1, 2, 500, 1000}
+	for _, v := range []ReverseVariance{BetaVariance, PosteriorVariance} {
+		for _, clip := range []bool{false, true} {
+			exec, err := NewExec(backend, func(xt, tt, eps, z *Node) []*Node {
+				prev, x0 := DDPMStep(s, xt, tt, eps, z, v, clip)
+				return []*Node{prev, x0}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Call(
+				tensors.FromFlatDataAndDimensions(xt, 4, 1, 1, 1), tensors.FromFlatDataAndDimensions(steps, 4),
+				tensors.FromFlatDataAndDimensions(eps, 4, 1, 1, 1), tensors.FromFlatDataAndDimensions(z, 4, 1, 1, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev, x0 := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+			for i, st := range steps {
+				wantX0 := (float64(xt[i]) - s.SqrtOneMinusAlpha[st]*float64(eps[i])) / s.SqrtAlphaBar[st]
+				clipped := wantX0
+				if clip {
+					clipped = math.Max(-1, math.Min(1, wantX0))
+				}
+				var mean float64
+				if clip {
+					mean = s.PosteriorCoefX0[st]*clipped + s.PosteriorCoefXt[st]*float64(xt[i])
+				} else { // Ho et al.'s form, algebraically equal to the posterior mean.
+					mean = (float64(xt[i]) - s.Beta[st]/s.SqrtOneMinusAlpha[st]*float64(eps[i])) / math.Sqrt(s.Alpha[st])
+				}
+				sigma2 := s.Beta[st]
+				if v == PosteriorVariance {
+					sigma2 = s.PosteriorVariance[st]
+				}
+				if st == 1 {
+					sigma2 = 0
+				}
+				want := mean + math.Sqrt(sigma2)*float64(z[i])
+				if d := math.Abs(float64(prev[i]) - want); d > 2e-5*(1+math.Abs(want)) {
+					t.Errorf("%s clip=%v t=%d: x_{t-1} = %g, want %g", v, clip, st, prev[i], want)
+				}
+				if d := math.Abs(float64(x0[i]) - clipped); d > 2e-5*(1+math.Abs(clipped)) {
+					t.Errorf("%s clip=%v t=%d: x̂0 = %g, want %g", v, clip, st, x0[i], clipped)
+				}
+			}
+		}
+	}
+}
+
+func TestParseVariance(t *testing.T) {
+	if _, err := ParseVariance("large"); err == nil {
+		t.Error("ParseVariance(\"large\") accepted an unknown name")
+	}
+	if v, err := ParseVariance("posterior"); err != nil || v != PosteriorVariance {
+		t.Errorf("ParseVariance(\"posterior\") = %v, %v", v, err)
+	}
+}

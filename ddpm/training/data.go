@@ -1,0 +1,124 @@
+package training
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train"
+)
+
+// splitmix64 is a bijective 64-bit mixer (Steele et al.), used to derive independent seeds.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Purpose separates the random streams derived from one seed.
+type Purpose uint64
+
+const (
+	PurposeDataOrder Purpose = iota + 1 // the permutation of each epoch
+	PurposeStepNoise                    // t, ε and label dropout of each training step
+	PurposeSampling                     // sampler noise
+)
+
+// StreamSeed derives the two 64-bit words of a PCG stream from (seed, purpose, index): every
+// random draw of a run is a function of these, never of process history.
+func StreamSeed(seed int64, purpose Purpose, index int64) (uint64, uint64) {
+	a := splitmix64(uint64(seed) ^ splitmix64(uint64(purpose)))
+	b := splitmix64(a ^ splitmix64(uint64(index)+0x632be59bd9b4e019))
+	return a, b
+}
+
+// DerivedRNGState is the graph RNG state ([3]uint64) for (seed, purpose, index).
+func DerivedRNGState(seed int64, purpose Purpose, index int64) *tensors.Tensor {
+	a, b := StreamSeed(seed, purpose, index)
+	state := []uint64{a, b, splitmix64(a + b)}
+	return tensors.FromFlatDataAndDimensions(state, graph.RNGStateShape.Dimensions...)
+}
+
+// Permutation is the data order of an epoch: a Fisher–Yates shuffle driven by a PCG stream of
+// (seed, epoch), with its own bounded-integer draw so the order does not depend on the Go version.
+func Permutation(n int, seed int64, epoch int) []int {
+	a, b := StreamSeed(seed, PurposeDataOrder, int64(epoch))
+	rng := rand.NewPCG(a, b)
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := int(boundedUint64(rng, uint64(i+1)))
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	return perm
+}
+
+// boundedUint64 draws uniformly from [0, n) by rejection (no modulo bias).
+func boundedUint64(rng *rand.PCG, n uint64) uint64 {
+	limit := -n % n // 2^64 mod n
+	for {
+		v := rng.Uint64()
+		if v >= limit {
+			return v % n
+		}
+	}
+}
+
+// Batches yields the training batches of global steps start, start+1, ...: step s uses examples
+// Permutation(seed, s/stepsPerEpoch)[(s mod stepsPerEpoch)·B : +B] (the last partial batch of an
+// epoch is dropped so every step has the same shape), their labels, and the RNG state of
+// (seed, s) for the step's noise draws.
+type Batches struct {
+	Set       *mnist.Set
+	Seed      int64
+	BatchSize int
+	Start     int64
+}
+
+// StepsPerEpoch is the number of full batches in an epoch.
+func (d *Batches) StepsPerEpoch() int { return d.Set.N / d.BatchSize }
+
+// Name implements train.Dataset.
+func (d *Batches) Name() string { return d.Set.Name }
+
+// Iter implements train.Dataset: an endless sequence starting at global step d.Start.
+// Inputs: x0 [B, 28, 28, 1] float32, labels [B] int32, rngState [3] uint64. No train.Batch labels.
+func (d *Batches) Iter() iter.Seq2[train.Batch, error] {
+	return func(yield func(train.Batch, error) bool) {
+		spe := d.StepsPerEpoch()
+		if spe < 1 {
+			yield(train.Batch{}, fmt.Errorf("training set %s has %d images, fewer than one batch of %d",
+				d.Set.Name, d.Set.N, d.BatchSize))
+			return
+		}
+		pixels := d.Set.Height * d.Set.Width
+		cachedEpoch, perm := -1, []int(nil)
+		for step := d.Start; ; step++ {
+			epoch := int(step / int64(spe))
+			if epoch != cachedEpoch {
+				perm, cachedEpoch = Permutation(d.Set.N, d.Seed, epoch), epoch
+			}
+			first := int(step%int64(spe)) * d.BatchSize
+			images := make([]float32, d.BatchSize*pixels)
+			labels := make([]int32, d.BatchSize)
+			for i, idx := range perm[first : first+d.BatchSize] {
+				copy(images[i*pixels:(i+1)*pixels], d.Set.Image(idx))
+				labels[i] = int32(d.Set.Labels[idx])
+			}
+			batch := train.Batch{Inputs: []*tensors.Tensor{
+				tensors.FromFlatDataAndDimensions(images, d.BatchSize, d.Set.Height, d.Set.Width, 1),
+				tensors.FromFlatDataAndDimensions(labels, d.BatchSize),
+				DerivedRNGState(d.Seed, PurposeStepNoise, step),
+			}}
+			if !yield(batch, nil) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package training
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+)
+
+// State is the training state kept in every checkpoint (state.json) beside GoMLX's variables.
+type State struct {
+	Recipe        recipe.Recipe `json:"recipe"`
+	Step          int64         `json:"step"` // completed optimisation steps (= GoMLX's global step)
+	StepsPerEpoch int           `json:"steps_per_epoch"`
+	TotalSteps    int64         `json:"total_steps"`
+	// Losses holds the batch loss of every step (len == Step).
+	Losses []float32 `json:"losses"`
+	// EpochLosses holds the mean batch loss of every completed epoch.
+	EpochLosses  []float64 `json:"epoch_losses"`
+	Backend      string    `json:"backend"`
+	TrainSeconds float64   `json:"train_seconds"` // wall time of the optimisation steps, over all sessions
+	Parameters   int       `json:"parameters"`    // trainable network parameters
+}
+
+// Epoch is the (0-based) epoch of the next step.
+func (s *State) Epoch() int { return int(s.Step / int64(s.StepsPerEpoch)) }
+
+// Done reports whether all epochs are complete.
+func (s *State) Done() bool { return s.Step >= s.TotalSteps }
+
+// NaNError reports a non-finite loss: training stopped at once and nothing was saved after the
+// last good checkpoint.
+type NaNError struct {
+	Step           int64  // 1-based step whose loss was not finite
+	Epoch          int    // 0-based epoch
+	BatchInEpoch   int    // 0-based batch index within the epoch
+	FirstExample   int    // position in the epoch's permutation of the batch's first example
+	BatchSize      int    //
+	Loss           float32
+	LastCheckpoint string // "" if none was written yet
+}
+
+func (e *NaNError) Error() string {
+	last := e.LastCheckpoint
+	if last == "" {
+		last = "none (no checkpoint was written yet)"
+	}
+	return fmt.Sprintf("training stopped: loss is %v at step %d (epoch %d, batch %d: examples %d..%d of the epoch's "+
+		"permutation); nothing was saved after the last good checkpoint: %s. Lower the learning rate or "+
+		"resume from that checkpoint", e.Loss, e.Step, e.Epoch, e.BatchInEpoch, e.FirstExample,
+		e.FirstExample+e.BatchSize-1, last)
+}
+
+func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+
+// checkCompatible verifies that a checkpoint's recipe can be continued with r: everything that
+// shapes the model, the data order or the noise must be equal; epochs, checkpointing and sampling
+// settings may change.
+func checkCompatible(saved, r recipe.Recipe) error {
+	type field struct {
+		name      string
+		old, new_ any
+	}
+	for _, f := range []field{
+		{"net", saved.Net, r.Net},
+		{"schedule", saved.Schedule, r.Schedule},
+		{"dataset", saved.Train.Dataset, r.Train.Dataset},
+		{"train_examples", saved.Train.TrainExamples, r.Train.TrainExamples},
+		{"batch_size", saved.Train.BatchSize, r.Train.BatchSize},
+		{"seed", saved.Train.Seed, r.Train.Seed},
+		{"lr", saved.Train.LR, r.Train.LR},
+		{"lr_decay", saved.Train.LRDecay, r.Train.LRDecay},
+		{"lr_floor", saved.Train.LRFloor, r.Train.LRFloor},
+		{"ema_decay", saved.Train.EMADecay, r.Train.EMADecay},
+		{"p_uncond", saved.Train.PUncond, r.Train.PUncond},
+	} {
+		if fmt.Sprint(f.old) != fmt.Sprint(f.new_) {
+			return fmt.Errorf("cannot resume: the checkpoint was trained with %s = %v, this run asks for %v "+
+				"(start a new run directory with --out, or use the same value)", f.name, f.old, f.new_)
+		}
+	}
+	return nil
+}
