@@ -2,6 +2,7 @@ package diffusion
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
@@ -129,5 +130,102 @@ func TestParseVariance(t *testing.T) {
 	}
 	if v, err := ParseVariance("posterior"); err != nil || v != PosteriorVariance {
 		t.Errorf("ParseVariance(\"posterior\") = %v, %v", v, err)
+	}
+}
+
+// TestDDIMMatchesDDPMPosterior: with η = 1 and t' = t−1, σ² = β̃_t and the DDIM update equals the
+// DDPM posterior step with σ_t² = β̃_t. Checked in float64 on the formulas and on the graph ops.
+func TestDDIMMatchesDDPMPosterior(t *testing.T) {
+	s := linear1000
+	for _, step := range []int{2, 3, 100, 999, 1000} {
+		ab, abPrev := s.AlphaBar[step], s.AlphaBar[step-1]
+		sigma2 := (1 - abPrev) / (1 - ab) * (1 - ab/abPrev)
+		if d := math.Abs(sigma2-s.PosteriorVariance[step]) / s.PosteriorVariance[step]; d > 1e-12 {
+			t.Errorf("t=%d: DDIM σ² = %.17g, β̃_t = %.17g", step, sigma2, s.PosteriorVariance[step])
+		}
+		// x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε for a few (x0, ε): DDIM's mean √ᾱ' x0 + √(1−ᾱ'−σ²) ε must equal
+		// the posterior mean c0·x0 + ct·x_t.
+		for _, pair := range [][2]float64{{0.3, -1.2}, {-1, 0.5}, {1, 2}} {
+			x0, eps := pair[0], pair[1]
+			xt := math.Sqrt(ab)*x0 + math.Sqrt(1-ab)*eps
+			ddim := math.Sqrt(abPrev)*x0 + math.Sqrt(1-abPrev-sigma2)*eps
+			ddpm := s.PosteriorCoefX0[step]*x0 + s.PosteriorCoefXt[step]*xt
+			if d := math.Abs(ddim - ddpm); d > 1e-12*(1+math.Abs(ddpm)) {
+				t.Errorf("t=%d: DDIM mean %.17g, DDPM posterior mean %.17g", step, ddim, ddpm)
+			}
+		}
+	}
+	backend := goBackend(t)
+	exec, err := NewExec(backend, func(xt, tt, eps, z *Node) []*Node {
+		a, _ := DDIMStep(s, xt, tt, AddScalar(tt, -1), eps, z, 1, false)
+		b, _ := DDPMStep(s, xt, tt, eps, z, PosteriorVariance, false)
+		return []*Node{a, b}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(
+		tensors.FromFlatDataAndDimensions([]float32{0.3, -1.7, 2.2, 0.05}, 4, 1, 1, 1),
+		tensors.FromFlatDataAndDimensions([]int32{2, 50, 500, 1000}, 4),
+		tensors.FromFlatDataAndDimensions([]float32{-0.4, 1.1, 0.9, -2.5}, 4, 1, 1, 1),
+		tensors.FromFlatDataAndDimensions([]float32{0.7, -0.2, 1.5, 0.1}, 4, 1, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	for i := range a {
+		if d := math.Abs(float64(a[i] - b[i])); d > 1e-5*(1+math.Abs(float64(b[i]))) {
+			t.Errorf("example %d: DDIM(η=1) %g, DDPM(β̃) %g", i, a[i], b[i])
+		}
+	}
+}
+
+// TestDDIMEtaZeroIgnoresNoise: with η = 0 the step is a deterministic function of x_t.
+func TestDDIMEtaZeroIgnoresNoise(t *testing.T) {
+	exec, err := NewExec(goBackend(t), func(xt, tt, eps, z *Node) []*Node {
+		a, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, z, 0, true)
+		b, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, MulScalar(z, -3), 0, true)
+		c, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, MulScalar(z, -3), 0.5, true)
+		return []*Node{a, b, c}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(
+		tensors.FromFlatDataAndDimensions([]float32{0.3, -1.7}, 2, 1, 1, 1), tensors.FromFlatDataAndDimensions([]int32{40, 900}, 2),
+		tensors.FromFlatDataAndDimensions([]float32{-0.4, 1.1}, 2, 1, 1, 1), tensors.FromFlatDataAndDimensions([]float32{0.7, -0.2}, 2, 1, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1]), tensors.MustCopyFlatData[float32](out[2])
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("η = 0: output %d depends on z (%g vs %g)", i, a[i], b[i])
+		}
+		if a[i] == c[i] {
+			t.Errorf("η = 0.5: output %d does not depend on z", i)
+		}
+	}
+}
+
+func TestDDIMTimesteps(t *testing.T) {
+	for _, tc := range []struct {
+		T, S int
+		want []int
+	}{
+		{10, 10, []int{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+		{1000, 4, []int{1000, 750, 500, 250}},
+		{200, 3, []int{200, 133, 67}},
+		{7, 1, []int{7}},
+	} {
+		got, err := DDIMTimesteps(tc.T, tc.S)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("DDIMTimesteps(%d, %d) = %v, %v; want %v", tc.T, tc.S, got, err, tc.want)
+		}
+	}
+	for _, bad := range [][2]int{{10, 0}, {10, 11}, {10, -1}} {
+		if _, err := DDIMTimesteps(bad[0], bad[1]); err == nil {
+			t.Errorf("DDIMTimesteps(%d, %d) accepted", bad[0], bad[1])
+		}
 	}
 }

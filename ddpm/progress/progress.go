@@ -60,11 +60,13 @@ func (b *Bar) Update(done int, extra string) {
 	b.print(extra)
 }
 
-// Finish prints the final state and a newline.
+// Finish prints the final state (in logs, only if it was not just printed) and ends the line.
 func (b *Bar) Finish(extra string) {
-	b.print(extra)
 	if b.inPlace {
+		b.print(extra)
 		fmt.Fprintln(b.w)
+	} else if extra != "" || b.last.IsZero() {
+		b.print(extra)
 	}
 }
 

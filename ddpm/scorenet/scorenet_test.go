@@ -1,6 +1,7 @@
 package scorenet
 
 import (
+	"os"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
@@ -13,7 +14,7 @@ import (
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := gobackend.New("ops_sequential")
+	b, err := gobackend.New(os.Getenv("GOBK"))
 	if err != nil {
 		t.Fatalf("go backend: %v", err)
 	}

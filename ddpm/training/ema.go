@@ -11,8 +11,10 @@ import (
 )
 
 const (
+	// ModelScopeName is the scope (under the root) of the network's variables.
+	ModelScopeName = "model"
 	// ModelScope holds the network's variables in the training store.
-	ModelScope = "/model"
+	ModelScope = "/" + ModelScopeName
 	// EMAScope mirrors ModelScope with the exponential moving averages of the trainable weights.
 	EMAScope = "/ema"
 )

@@ -31,11 +31,11 @@ func (s *State) Done() bool { return s.Step >= s.TotalSteps }
 // NaNError reports a non-finite loss: training stopped at once and nothing was saved after the
 // last good checkpoint.
 type NaNError struct {
-	Step           int64  // 1-based step whose loss was not finite
-	Epoch          int    // 0-based epoch
-	BatchInEpoch   int    // 0-based batch index within the epoch
-	FirstExample   int    // position in the epoch's permutation of the batch's first example
-	BatchSize      int    //
+	Step           int64 // 1-based step whose loss was not finite
+	Epoch          int   // 0-based epoch
+	BatchInEpoch   int   // 0-based batch index within the epoch
+	FirstExample   int   // position in the epoch's permutation of the batch's first example
+	BatchSize      int   //
 	Loss           float32
 	LastCheckpoint string // "" if none was written yet
 }

@@ -155,7 +155,7 @@ func loop(ctx context.Context, opts Options, m *diffusion.Model, b compute.Backe
 	modelFn := func(scope *model.Scope, x0, labels, rng *Node) {
 		g := x0.Graph()
 		setLearningRate(scope, g, r.Train, spe)
-		loss := m.Loss(scope.In("model"), x0, labels, rng, r.Train.PUncond)
+		loss := m.Loss(scope.In(ModelScopeName), x0, labels, rng, r.Train.PUncond)
 		train.AddMainLoss(loss)
 		if r.Train.EMADecay > 0 {
 			train.AddPerStepUpdateGraphFn(scope, g, func(scope *model.Scope, g *Graph) {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+)
+
+func init() {
+	register("run", "the main job: train (or resume) a recipe, sample, evaluate, write figures and a report", runMain)
+}
+
+func runMain(ctx context.Context, args []string) error {
+	fs := newFlags("run", "[--recipe auto|NAME] [--out DIR] [recipe overrides...]")
+	recipe.Flags(fs, "auto")
+	out := fs.String("out", "", "run directory (default runs/<recipe>); an existing run is resumed, a finished one reused")
+	backendCfg, data := backendFlag(fs), dataFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, info, err := openBackend(*backendCfg)
+	if err != nil {
+		return err
+	}
+	if fs.Lookup("recipe").Value.String() == "auto" {
+		// The small preset on the CPU, the full recipe where an accelerator runs.
+		name := "quick"
+		if info.Name != "go" {
+			name = "scorenet"
+		}
+		if err := fs.Set("recipe", name); err != nil {
+			return err
+		}
+		fmt.Printf("recipe auto -> %s (backend %s)\n", name, info.Name)
+	}
+	r, err := recipe.Resolve(fs)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("runs", r.Name)
+	}
+	rep, err := pipeline.Main(ctx, pipeline.MainOptions{Recipe: r, Dir: dir, Resume: true, Backend: b, BackendInfo: info,
+		DataDir: *data, Evaluate: evaluator(*data)})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %v and report.{json,md} in %s\n", rep.Files, dir)
+	return nil
+}

@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/ddpm-go/ddpm/fid"
+
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/ddpm/viz"
+	"gonum.org/v1/plot/vg"
+)
+
+// SaveSampleGrid writes up to n images of r as a square-ish grid (2× scale) to path.
+func SaveSampleGrid(path string, r *sampler.Result, n int) error {
+	n = min(n, r.N)
+	cols := int(math.Ceil(math.Sqrt(float64(n))))
+	img, err := viz.Grid(r.Images, n, cols, 2, 2)
+	if err != nil {
+		return err
+	}
+	return viz.SavePNG(path, img)
+}
+
+// SaveTrajectory writes the recorded frames of r as a grid: one row per image (up to rows), one
+// column per recorded step from noise (left) to the sample (right); with predictedX0 a second row
+// per image shows x̂_0 predicted at that step.
+func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) error {
+	if len(r.Frames) == 0 {
+		return fmt.Errorf("no trajectory was recorded")
+	}
+	rows = min(rows, r.N)
+	cols := len(r.Frames)
+	per := 1
+	if predictedX0 {
+		per = 2
+	}
+	cells := make([]float32, 0, rows*per*cols*sampler.Pixels)
+	for i := range rows {
+		for k := range per {
+			for _, f := range r.Frames {
+				src := f.X
+				if k == 1 {
+					src = f.X0
+					if src == nil { // t = 0 has no prediction: repeat the sample
+						src = f.X
+					}
+				}
+				cells = append(cells, src[i*sampler.Pixels:(i+1)*sampler.Pixels]...)
+			}
+		}
+	}
+	img, err := viz.Grid(cells, rows*per*cols, cols, 2, 2)
+	if err != nil {
+		return err
+	}
+	return viz.SavePNG(path, img)
+}
+
+// TrajectorySteps returns about k diffusion steps from T down to 0 to record.
+func TrajectorySteps(T, k int) []int {
+	steps := []int{}
+	for i := range k {
+		t := int(math.Round(float64(T) * float64(k-1-i) / float64(k-1)))
+		if len(steps) == 0 || steps[len(steps)-1] != t {
+			steps = append(steps, t)
+		}
+	}
+	return steps
+}
+
+// SaveLossCurve plots the per-step loss (smoothed over about an epoch/10) and the epoch means.
+func SaveLossCurve(path, title string, state training.State) error {
+	if len(state.Losses) == 0 {
+		return fmt.Errorf("no loss history to plot")
+	}
+	window := max(1, state.StepsPerEpoch/10)
+	series := []viz.Series{viz.LossSeries(fmt.Sprintf("batch loss (moving average of %d)", window), state.Losses, window)}
+	if len(state.EpochLosses) > 0 {
+		e := viz.Series{Name: "epoch mean"}
+		for i, l := range state.EpochLosses {
+			e.X = append(e.X, float64((i+1)*state.StepsPerEpoch))
+			e.Y = append(e.Y, l)
+		}
+		series = append(series, e)
+	}
+	p, err := viz.LinePlot(title, "step", "ε-MSE loss (log scale)", true, series...)
+	if err != nil {
+		return err
+	}
+	return viz.SavePlot(path, p, 5*vg.Inch, 3.5*vg.Inch)
+}
+
+// WriteSamplesNpy writes the samples as an N×28×28 float32 .npy in [−1, 1] (NumPy-readable; the
+// format `ddpm fid --samples` reads).
+func WriteSamplesNpy(path string, r *sampler.Result) error {
+	return fid.WriteNpyImages(path, r.Images, r.N)
+}
+
+// ClassGrid samples `cols` images of each class 0..9 with the same options and seed, so that column
+// j of every row starts from the same noise x_T (and sees the same step noise): rows differ only by
+// the class. The result is row-major: 10 rows × cols.
+func ClassGrid(ctx context.Context, s *sampler.Sampler, o sampler.Options, cols int, log io.Writer) (*sampler.Result, error) {
+	all := &sampler.Result{}
+	for class := range 10 {
+		labels := make([]int, cols)
+		for i := range labels {
+			labels[i] = class
+		}
+		r, err := s.Sample(ctx, cols, labels, o, log)
+		if err != nil {
+			return nil, err
+		}
+		all.N += r.N
+		all.Images = append(all.Images, r.Images...)
+		all.Labels = append(all.Labels, r.Labels...)
+		all.Seconds += r.Seconds
+	}
+	return all, nil
+}

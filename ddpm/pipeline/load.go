@@ -1,0 +1,85 @@
+// Package pipeline strings the library together for the command line and the notebooks: load a
+// trained model from a run or checkpoint directory, and run the main job (train, sample, evaluate,
+// write figures and a report).
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ddpm-go/ddpm/ddpm/ckpt"
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/schedule"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Trained is a model loaded for sampling.
+type Trained struct {
+	Model *diffusion.Model
+	// Store holds only the network weights under training.ModelScope (EMA or raw).
+	Store *model.Store
+	State training.State
+	// Checkpoint is the checkpoint directory the weights came from.
+	Checkpoint string
+	// EMA tells whether Store holds the EMA weights.
+	EMA bool
+}
+
+// LoadTrained loads the newest intact checkpoint of a run directory (or a checkpoint directory
+// itself). preferEMA selects the moving-average weights when the model has them (Trained.EMA says
+// which weights were loaded); otherwise the raw weights are used.
+func LoadTrained(dir string, preferEMA bool) (*Trained, error) {
+	stepDir, err := resolveCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	full := model.NewStore()
+	var state training.State
+	if err := ckpt.Load(stepDir, full, &state); err != nil {
+		return nil, err
+	}
+	sched, err := schedule.New(state.Recipe.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stepDir, err)
+	}
+	useEMA := preferEMA && training.HasEMA(full)
+	store, err := training.InferenceStore(full, useEMA)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stepDir, err)
+	}
+	return &Trained{
+		Model: &diffusion.Model{Net: state.Recipe.Net, Schedule: sched},
+		Store: store, State: state, Checkpoint: stepDir, EMA: useEMA,
+	}, nil
+}
+
+// resolveCheckpoint accepts a run directory (with checkpoints/), a checkpoints directory or a
+// step directory, and returns the step directory to load.
+func resolveCheckpoint(dir string) (string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("model directory %s does not exist (train one with `ddpm train --out %s`)", dir, dir)
+		}
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err == nil {
+		return dir, nil
+	}
+	for _, d := range []string{filepath.Join(dir, training.CheckpointsDir), dir} {
+		found, err := ckpt.Latest(d)
+		if err != nil {
+			return "", err
+		}
+		if found != nil {
+			for _, s := range found.Skipped {
+				fmt.Fprintf(os.Stderr, "warning: skipping a damaged checkpoint: %v\n", s)
+			}
+			return found.Dir, nil
+		}
+	}
+	return "", fmt.Errorf("no checkpoint in %s (looked for %s/step-*/ and step-*/)", dir, training.CheckpointsDir)
+}

@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm/backend"
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/gomlx/compute"
+)
+
+// Evaluation is what an Evaluator reports about a set of samples.
+type Evaluation struct {
+	// Metrics by name (e.g. "fid", "fid_floor", "kid_mean"), in the order of Names.
+	Metrics map[string]float64 `json:"metrics"`
+	Names   []string           `json:"names"`
+	// Tool describes how the numbers were computed (feature network and its hash, N, reference set).
+	Tool string `json:"tool"`
+}
+
+// Evaluator scores samples (N×28×28 in [−1, 1]); labels are the requested classes or nil.
+type Evaluator func(ctx context.Context, images []float32, n int, labels []int, log io.Writer) (*Evaluation, error)
+
+// MainOptions configures Main.
+type MainOptions struct {
+	Recipe      recipe.Recipe
+	Dir         string // run directory
+	Resume      bool
+	Backend     compute.Backend
+	BackendInfo backend.Info
+	DataDir     string
+	Log         io.Writer
+	// Evaluate scores Recipe.Sample.FIDSamples samples; nil skips the evaluation.
+	Evaluate Evaluator
+}
+
+// Report is written to report.json and summarised in report.md.
+type Report struct {
+	Recipe        recipe.Recipe `json:"recipe"`
+	Backend       string        `json:"backend"`
+	Device        string        `json:"device"`
+	Steps         int64         `json:"steps"`
+	TrainSeconds  float64       `json:"train_seconds"`
+	FinalLoss     float64       `json:"final_epoch_loss"`
+	Sampler       string        `json:"sampler"`
+	SampleSeconds float64       `json:"sample_seconds"`
+	SamplesPerSec float64       `json:"samples_per_second"`
+	Evaluation    *Evaluation   `json:"evaluation,omitempty"`
+	EvalSamples   int           `json:"eval_samples"`
+	Files         []string      `json:"files"`
+	Date          string        `json:"date"`
+}
+
+// Main trains (or resumes) the recipe, samples a grid and a trajectory, evaluates, and writes
+// samples.png, samples.npy, trajectory.png, loss.png, report.json and report.md in the run directory.
+func Main(ctx context.Context, o MainOptions) (*Report, error) {
+	log := o.Log
+	if log == nil {
+		log = os.Stdout
+	}
+	r := o.Recipe
+	fmt.Fprintf(log, "== train %s: %s\n", r.Name, r.Description)
+	res, err := training.Run(ctx, training.Options{Recipe: r, Dir: o.Dir, Resume: o.Resume, Backend: o.Backend,
+		DataDir: o.DataDir, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	useEMA := training.HasEMA(res.Store)
+	store, err := training.InferenceStore(res.Store, useEMA)
+	if err != nil {
+		return nil, err
+	}
+	s := sampler.New(o.Backend, store, res.Model)
+	opts := SampleOptions(r.Sample)
+	rep := &Report{Recipe: r, Backend: o.BackendInfo.Config, Device: o.BackendInfo.Device, Steps: res.State.Step,
+		TrainSeconds: res.State.TrainSeconds, Sampler: describeSampler(opts), Date: time.Now().UTC().Format(time.DateOnly)}
+	if n := len(res.State.EpochLosses); n > 0 {
+		rep.FinalLoss = res.State.EpochLosses[n-1]
+	}
+
+	fmt.Fprintf(log, "== sample %d images (%s, EMA weights: %v)\n", r.Sample.N, rep.Sampler, useEMA)
+	labels := gridLabels(res.Model, r.Sample.N)
+	samples, err := s.Sample(ctx, r.Sample.N, labels, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	rep.SampleSeconds, rep.SamplesPerSec = samples.Seconds, float64(samples.N)/samples.Seconds
+	add := func(name string, err error) error {
+		if err == nil {
+			rep.Files = append(rep.Files, name)
+		}
+		return err
+	}
+	if err := add("samples.png", SaveSampleGrid(filepath.Join(o.Dir, "samples.png"), samples, r.Sample.N)); err != nil {
+		return nil, err
+	}
+	if err := add("samples.npy", WriteSamplesNpy(filepath.Join(o.Dir, "samples.npy"), samples)); err != nil {
+		return nil, err
+	}
+	if err := add("loss.png", SaveLossCurve(filepath.Join(o.Dir, "loss.png"), "training loss: "+r.Name, res.State)); err != nil {
+		return nil, err
+	}
+	traj := opts
+	traj.Record = TrajectorySteps(res.Model.Schedule.T, 10)
+	trajectory, err := s.Sample(ctx, 6, gridLabels(res.Model, 6), traj, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	if err := add("trajectory.png", SaveTrajectory(filepath.Join(o.Dir, "trajectory.png"), trajectory, 6, true)); err != nil {
+		return nil, err
+	}
+
+	if o.Evaluate != nil && r.Sample.FIDSamples > 0 {
+		n := r.Sample.FIDSamples
+		fmt.Fprintf(log, "== evaluate %d samples\n", n)
+		evalOpts := opts
+		evalOpts.Seed = r.Sample.Seed + 1000 // not the grid's samples
+		evalSamples, err := s.Sample(ctx, n, gridLabels(res.Model, n), evalOpts, log)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Evaluation, err = o.Evaluate(ctx, evalSamples.Images, n, evalSamples.Labels, log); err != nil {
+			return nil, err
+		}
+		rep.EvalSamples = n
+	}
+	if err := writeReport(o.Dir, rep); err != nil {
+		return nil, err
+	}
+	fmt.Fprint(log, rep.Markdown())
+	return rep, nil
+}
+
+// SampleOptions converts a recipe's sampling settings.
+func SampleOptions(s recipe.Sample) sampler.Options {
+	return sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
+		ClipX0: s.ClipX0, Seed: s.Seed}
+}
+
+func describeSampler(o sampler.Options) string {
+	if o.Method == "ddim" {
+		return fmt.Sprintf("ddim, %d steps, η=%g", o.Steps, o.Eta)
+	}
+	return fmt.Sprintf("ddpm, σ²=%s, clip=%v", o.Variance, o.ClipX0)
+}
+
+// gridLabels cycles through the 10 classes for a conditional model (so a grid shows every digit);
+// nil for an unconditional one.
+func gridLabels(m *diffusion.Model, n int) []int {
+	if !m.Conditional() {
+		return nil
+	}
+	l := make([]int, n)
+	for i := range l {
+		l[i] = i % 10
+	}
+	return l
+}
+
+func writeReport(dir string, rep *Report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := training.WriteFileAtomic(filepath.Join(dir, "report.json"), data); err != nil {
+		return err
+	}
+	return training.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(rep.Markdown()))
+}
+
+// Markdown is a results table in the style of research repositories.
+func (rep *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| recipe | backend | steps | train time | final epoch loss | sampler | samples/s |")
+	var names []string
+	if rep.Evaluation != nil {
+		names = rep.Evaluation.Names
+		for _, n := range names {
+			fmt.Fprintf(&b, " %s |", n)
+		}
+	}
+	fmt.Fprintf(&b, "\n|---|---|---|---|---|---|---|%s\n", strings.Repeat("---|", len(names)))
+	fmt.Fprintf(&b, "| %s | %s | %d | %s | %.4f | %s | %.1f |", rep.Recipe.Name, rep.Backend, rep.Steps,
+		(time.Duration(rep.TrainSeconds) * time.Second).String(), rep.FinalLoss, rep.Sampler, rep.SamplesPerSec)
+	for _, n := range names {
+		fmt.Fprintf(&b, " %.4g |", rep.Evaluation.Metrics[n])
+	}
+	b.WriteString("\n")
+	if rep.Evaluation != nil {
+		fmt.Fprintf(&b, "\nEvaluation: %d samples; %s\n", rep.EvalSamples, rep.Evaluation.Tool)
+	}
+	return b.String()
+}

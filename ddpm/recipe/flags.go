@@ -1,0 +1,140 @@
+package recipe
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/schedule"
+)
+
+// override is one command-line flag that sets one recipe field.
+type override struct {
+	name, help string
+	set        func(r *Recipe, v string) error
+}
+
+func intField(f func(r *Recipe) *int) func(*Recipe, string) error {
+	return func(r *Recipe, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*f(r) = n
+		return nil
+	}
+}
+
+func int64Field(f func(r *Recipe) *int64) func(*Recipe, string) error {
+	return func(r *Recipe, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*f(r) = n
+		return nil
+	}
+}
+
+func floatField(f func(r *Recipe) *float64) func(*Recipe, string) error {
+	return func(r *Recipe, v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		*f(r) = x
+		return nil
+	}
+}
+
+func intList(f func(r *Recipe) []int) func(*Recipe, string) error {
+	return func(r *Recipe, v string) error {
+		dst := f(r)
+		parts := strings.Split(v, ",")
+		if len(parts) != len(dst) {
+			return fmt.Errorf("want %d comma-separated integers, got %q", len(dst), v)
+		}
+		for i, p := range parts {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil {
+				return fmt.Errorf("not an integer: %q", p)
+			}
+			dst[i] = n
+		}
+		return nil
+	}
+}
+
+var overrides = []override{
+	{"dataset", "training images: mnist or fashion-mnist", func(r *Recipe, v string) error { r.Train.Dataset = v; return nil }},
+	{"train-examples", "train on the first N images only (0 = all)", intField(func(r *Recipe) *int { return &r.Train.TrainExamples })},
+	{"epochs", "number of epochs", intField(func(r *Recipe) *int { return &r.Train.Epochs })},
+	{"batch", "batch size", intField(func(r *Recipe) *int { return &r.Train.BatchSize })},
+	{"lr", "Adam learning rate at epoch 0", floatField(func(r *Recipe) *float64 { return &r.Train.LR })},
+	{"lr-decay", "learning rate factor per epoch (lr·max(floor, decay^epoch)); 1 = constant", floatField(func(r *Recipe) *float64 { return &r.Train.LRDecay })},
+	{"lr-floor", "lowest learning rate factor", floatField(func(r *Recipe) *float64 { return &r.Train.LRFloor })},
+	{"seed", "seed of initial weights, data order and training noise", int64Field(func(r *Recipe) *int64 { return &r.Train.Seed })},
+	{"ema", "EMA decay of the weights (0 = no EMA)", floatField(func(r *Recipe) *float64 { return &r.Train.EMADecay })},
+	{"p-uncond", "label dropout probability of conditional training", floatField(func(r *Recipe) *float64 { return &r.Train.PUncond })},
+	{"checkpoint-every", "save a checkpoint every N steps (0 = at the end of each epoch)", intField(func(r *Recipe) *int { return &r.Train.CheckpointEvery })},
+	{"keep", "number of checkpoints to keep", intField(func(r *Recipe) *int { return &r.Train.KeepCheckpoints })},
+	{"T", "number of diffusion steps", intField(func(r *Recipe) *int { return &r.Schedule.Steps })},
+	{"schedule", "noise schedule: linear or cosine", func(r *Recipe, v string) error { r.Schedule.Kind = schedule.Kind(v); return nil }},
+	{"beta1", "β₁ of the linear schedule", floatField(func(r *Recipe) *float64 { return &r.Schedule.Beta1 })},
+	{"betaT", "β_T of the linear schedule", floatField(func(r *Recipe) *float64 { return &r.Schedule.BetaT })},
+	{"channels", "U-Net channels of the 4 levels, e.g. 32,64,128,256", intList(func(r *Recipe) []int { return r.Net.Channels[:] })},
+	{"embed-dim", "time embedding size", intField(func(r *Recipe) *int { return &r.Net.EmbedDim })},
+	{"classes", "number of classes of a conditional network (0 = unconditional)", intField(func(r *Recipe) *int { return &r.Net.NumClasses })},
+	{"sample-n", "number of samples drawn after training", intField(func(r *Recipe) *int { return &r.Sample.N })},
+	{"sample-seed", "seed of the sampler's noise", int64Field(func(r *Recipe) *int64 { return &r.Sample.Seed })},
+	{"fid-samples", "samples for the FID/KID evaluation (0 = skip)", intField(func(r *Recipe) *int { return &r.Sample.FIDSamples })},
+}
+
+// Flags registers on fs the flag "recipe" (the base recipe, defaultRecipe if not given) and one
+// flag per overridable recipe field. Call Resolve after fs.Parse: only the flags given on the
+// command line change the recipe.
+func Flags(fs *flag.FlagSet, defaultRecipe string) {
+	fs.String("recipe", defaultRecipe, "base recipe: "+strings.Join(Names(), ", "))
+	for _, o := range overrides {
+		fs.String(o.name, "", o.help+" (default: the recipe's)")
+	}
+	fs.String("conditional", "", "true: class-conditional network (10 classes, label dropout 0.1)")
+}
+
+// Resolve returns the recipe named by fs's "recipe" flag with the other flags given on the command
+// line applied, validated.
+func Resolve(fs *flag.FlagSet) (Recipe, error) {
+	r, err := Get(fs.Lookup("recipe").Value.String())
+	if err != nil {
+		return Recipe{}, err
+	}
+	var errs []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "conditional" {
+			switch f.Value.String() {
+			case "true", "1":
+				if r.Net.NumClasses == 0 {
+					r.Name += "-cond"
+					r.Net.NumClasses, r.Train.PUncond = 10, 0.1
+				}
+			case "false", "0":
+				r.Net.NumClasses, r.Train.PUncond = 0, 0
+			default:
+				errs = append(errs, fmt.Sprintf("--conditional %q: want true or false", f.Value))
+			}
+			return
+		}
+		for _, o := range overrides {
+			if o.name == f.Name {
+				if err := o.set(&r, f.Value.String()); err != nil {
+					errs = append(errs, fmt.Sprintf("--%s: %v", f.Name, err))
+				}
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return Recipe{}, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return r, r.Validate()
+}

@@ -1,0 +1,128 @@
+// Package sampler draws images from a trained diffusion.Model: DDPM ancestral sampling (all T
+// steps) or DDIM (S steps), optionally class-conditional with classifier-free guidance.
+//
+// Each reverse step is one compiled GoMLX graph (network + update + noise draw), compiled once per
+// batch size and called T (or S) times; x_t and the RNG state stay on the device between calls, and
+// only the recorded trajectory frames and the final images are copied back to the host.
+//
+// Determinism: the starting noise and every step's noise come from a PCG/Philox stream of
+// (Seed, chunk index): same seed, N, batch size and backend ⇒ identical samples.
+package sampler
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+)
+
+// Guidance selects how class information steers sampling.
+type Guidance struct {
+	// Kind is "" (none), "cfg" (classifier-free) or "classifier".
+	Kind string
+	// Scale is the guidance weight: w of ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅) for "cfg", s of the mean
+	// shift s·σ_t²·∇ log p(y|x_t) for "classifier".
+	Scale float64
+}
+
+// ParseGuidance parses "none", "cfg:W" or "classifier:S".
+func ParseGuidance(s string) (Guidance, error) {
+	if s == "" || s == "none" {
+		return Guidance{}, nil
+	}
+	kind, value, ok := strings.Cut(s, ":")
+	if !ok || (kind != "cfg" && kind != "classifier") {
+		return Guidance{}, fmt.Errorf("guidance %q: want none, cfg:W or classifier:S (e.g. cfg:2.0)", s)
+	}
+	scale, err := strconv.ParseFloat(value, 64)
+	if err != nil || scale < 0 || scale != scale {
+		return Guidance{}, fmt.Errorf("guidance %q: the scale must be a number >= 0", s)
+	}
+	return Guidance{Kind: kind, Scale: scale}, nil
+}
+
+// String is the inverse of ParseGuidance.
+func (g Guidance) String() string {
+	if g.Kind == "" {
+		return "none"
+	}
+	return fmt.Sprintf("%s:%g", g.Kind, g.Scale)
+}
+
+// Options configures one call of Sample.
+type Options struct {
+	// Method is "ddpm" (ancestral, all T steps) or "ddim".
+	Method string
+	// Steps is the number of DDIM steps S (1 ≤ S ≤ T); ignored by ddpm.
+	Steps int
+	// Eta is DDIM's η in [0, 1].
+	Eta float64
+	// Variance is DDPM's σ_t² (diffusion.BetaVariance or diffusion.PosteriorVariance).
+	Variance diffusion.ReverseVariance
+	// ClipX0 clips the predicted x̂_0 to [−1, 1] at every step.
+	ClipX0 bool
+	// Seed of all noise.
+	Seed int64
+	// Guidance for class-conditional sampling.
+	Guidance Guidance
+	// BatchSize is how many images are denoised together (default 250).
+	BatchSize int
+	// Record lists diffusion steps t at which to keep x_t and x̂_0 (t = 0: the final images) for
+	// trajectory figures. Steps not visited by the sampler (DDIM) are ignored.
+	Record []int
+}
+
+// DefaultBatchSize bounds the memory of one reverse step.
+const DefaultBatchSize = 250
+
+// Validate checks the options against a model; labels is the number of requested class labels
+// (0 for none).
+func (o Options) Validate(m *diffusion.Model, labels int) error {
+	T := m.Schedule.T
+	switch o.Method {
+	case "ddpm":
+		if _, err := diffusion.ParseVariance(string(o.Variance)); err != nil {
+			return err
+		}
+	case "ddim":
+		if _, err := diffusion.DDIMTimesteps(T, o.Steps); err != nil {
+			return err
+		}
+		if err := diffusion.CheckEta(o.Eta); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown sampler %q: want ddpm or ddim", o.Method)
+	}
+	if o.BatchSize < 0 {
+		return fmt.Errorf("batch size %d: must be >= 1 (0 for the default %d)", o.BatchSize, DefaultBatchSize)
+	}
+	for _, t := range o.Record {
+		if t < 0 || t > T {
+			return fmt.Errorf("trajectory step %d out of range [0, T=%d]", t, T)
+		}
+	}
+	switch o.Guidance.Kind {
+	case "":
+	case "cfg":
+		if !m.Conditional() {
+			return fmt.Errorf("classifier-free guidance needs a class-conditional model; this one is " +
+				"unconditional (train with --conditional, or use --guidance classifier:S with a noisy classifier)")
+		}
+		if labels == 0 {
+			return fmt.Errorf("classifier-free guidance needs class labels (--class)")
+		}
+	case "classifier":
+		if labels == 0 {
+			return fmt.Errorf("classifier guidance needs class labels (--class)")
+		}
+	default:
+		return fmt.Errorf("unknown guidance %q", o.Guidance.Kind)
+	}
+	if labels > 0 && !m.Conditional() && o.Guidance.Kind != "classifier" {
+		return fmt.Errorf("class labels given, but the model is unconditional: use a conditional model, " +
+			"or classifier guidance (--guidance classifier:S) with a noisy classifier")
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package sampler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/progress"
+	"github.com/ddpm-go/ddpm/ddpm/scorenet"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Pixels is the number of values of one image.
+const Pixels = scorenet.ImageSize * scorenet.ImageSize
+
+// Frame is the state of the reverse chain at diffusion step T (T = 0: the final images).
+type Frame struct {
+	T  int
+	X  []float32 // x_t, N×28×28
+	X0 []float32 // x̂_0 predicted at step t (nil for T = 0)
+}
+
+// Result holds the samples of one call.
+type Result struct {
+	N      int
+	Images []float32 // N×28×28 row-major, the final x_0 (in [−1, 1] when ClipX0)
+	Labels []int     // the requested class of each image (nil if unconditional)
+	Frames []Frame   // recorded trajectory, in sampling order (decreasing t)
+	// Seconds is the wall time of the reverse chain (compilation included).
+	Seconds float64
+}
+
+// Image returns image i (a view).
+func (r *Result) Image(i int) []float32 { return r.Images[i*Pixels : (i+1)*Pixels] }
+
+// Sampler draws images from a model whose weights are in store under training.ModelScope (see
+// training.InferenceStore).
+type Sampler struct {
+	backend compute.Backend
+	store   *model.Store
+	model   *diffusion.Model
+	execs   map[string]*model.Exec
+}
+
+// New returns a sampler. Graphs are compiled on first use and reused.
+func New(b compute.Backend, store *model.Store, m *diffusion.Model) *Sampler {
+	return &Sampler{backend: b, store: store, model: m, execs: map[string]*model.Exec{}}
+}
+
+// Model returns the sampler's model.
+func (s *Sampler) Model() *diffusion.Model { return s.model }
+
+// Sample draws n images. labels (nil, or n values in [0, NumClasses)) requests classes.
+func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, log io.Writer) (*Result, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("number of samples %d: must be >= 1", n)
+	}
+	if labels != nil && len(labels) != n {
+		return nil, fmt.Errorf("%d labels for %d samples", len(labels), n)
+	}
+	if err := o.Validate(s.model, len(labels)); err != nil {
+		return nil, err
+	}
+	if s.model.Conditional() || o.Guidance.Kind == "classifier" {
+		for i, y := range labels {
+			if y < 0 || y >= 10 {
+				return nil, fmt.Errorf("class %d (sample %d) out of range [0, 9]", y, i)
+			}
+		}
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	steps := s.visitedSteps(o)
+	res := &Result{N: n, Images: make([]float32, 0, n*Pixels), Labels: slices.Clone(labels)}
+	frames := map[int]*Frame{}
+	for _, t := range o.Record {
+		frames[t] = &Frame{T: t}
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	start := time.Now()
+	bar := progress.New(log, fmt.Sprintf("sample %s", o.Method), len(steps)*ceilDiv(n, o.BatchSize), "steps")
+	done := 0
+	for chunk := 0; chunk*o.BatchSize < n; chunk++ {
+		lo, hi := chunk*o.BatchSize, min(n, (chunk+1)*o.BatchSize)
+		var chunkLabels []int
+		if labels != nil {
+			chunkLabels = labels[lo:hi]
+		}
+		images, err := s.chain(ctx, hi-lo, chunk, chunkLabels, steps, o, frames, func() {
+			done++
+			bar.Update(done, "")
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Images = append(res.Images, images...)
+	}
+	bar.Finish("")
+	res.Seconds = time.Since(start).Seconds()
+	for _, t := range append(slices.Clone(steps), 0) {
+		if f, ok := frames[t]; ok && f.X != nil {
+			res.Frames = append(res.Frames, *f)
+		}
+	}
+	return res, nil
+}
+
+// visitedSteps lists the diffusion steps the sampler evaluates, decreasing.
+func (s *Sampler) visitedSteps(o Options) []int {
+	if o.Method == "ddim" {
+		steps, _ := diffusion.DDIMTimesteps(s.model.Schedule.T, o.Steps)
+		return steps
+	}
+	steps := make([]int, s.model.Schedule.T)
+	for i := range steps {
+		steps[i] = s.model.Schedule.T - i
+	}
+	return steps
+}
+
+// chain runs the reverse chain for one chunk of b images and returns x_0 on the host.
+func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps []int, o Options,
+	frames map[int]*Frame, tick func()) ([]float32, error) {
+	initExec, err := s.exec("init", b, o, func(scope *model.Scope, in []*Node) []*Node {
+		rng, x := RandomNormal(in[0], shapes.Make(dtypes.Float32, b, scorenet.ImageSize, scorenet.ImageSize, 1))
+		return []*Node{x, rng}
+	})
+	if err != nil {
+		return nil, err
+	}
+	outs, err := initExec.Call(training.DerivedRNGState(o.Seed, training.PurposeSampling, int64(chunk)))
+	if err != nil {
+		return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
+	}
+	x, rng := outs[0], outs[1]
+	labelsT := s.labelTensor(b, labels)
+	stepExec, err := s.exec("step", b, o, s.stepGraph(b, o))
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tPrev := 0
+		if i+1 < len(steps) {
+			tPrev = steps[i+1]
+		}
+		args := []any{x, rng, tensors.FromValue(int32(t)), tensors.FromValue(int32(tPrev))}
+		if labelsT != nil {
+			args = append(args, labelsT)
+		}
+		outs, err := stepExec.Call(args...)
+		if err != nil {
+			return nil, fmt.Errorf("sampling step t=%d: %w", t, err)
+		}
+		if f, ok := frames[t]; ok {
+			f.X = append(f.X, tensors.MustCopyFlatData[float32](x)...)
+			f.X0 = append(f.X0, tensors.MustCopyFlatData[float32](outs[1])...)
+		}
+		x.MustFinalizeAll()
+		outs[1].MustFinalizeAll()
+		x, rng = outs[0], outs[2]
+		tick()
+	}
+	images := tensors.MustCopyFlatData[float32](x)
+	if f, ok := frames[0]; ok {
+		f.X = append(f.X, images...)
+	}
+	return images, nil
+}
+
+// labelTensor is the [b] int32 label input of a conditional model: the requested classes, or the
+// "no class" token when none were requested. Nil for unconditional models.
+func (s *Sampler) labelTensor(b int, labels []int) *tensors.Tensor {
+	if !s.model.Conditional() {
+		return nil
+	}
+	l := make([]int32, b)
+	for i := range l {
+		if labels == nil {
+			l[i] = int32(s.model.Net.NullClass())
+		} else {
+			l[i] = int32(labels[i])
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(l, b)
+}
+
+// exec returns a compiled executable, cached by kind, batch size and the options that shape it.
+func (s *Sampler) exec(kind string, b int, o Options, fn func(*model.Scope, []*Node) []*Node) (*model.Exec, error) {
+	key := fmt.Sprintf("%s/%d/%s/%g/%s/%v/%s", kind, b, o.Method, o.Eta, o.Variance, o.ClipX0, o.Guidance)
+	if e, ok := s.execs[key]; ok {
+		return e, nil
+	}
+	e, err := model.NewExec(s.backend, s.store, fn)
+	if err != nil {
+		return nil, fmt.Errorf("sampler: building %s graph: %w", kind, err)
+	}
+	s.execs[key] = e
+	return e, nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,70 @@
+package viz
+
+import (
+	"bytes"
+	"image/png"
+	"testing"
+)
+
+func TestGridLayoutAndGray(t *testing.T) {
+	imgs := make([]float32, 3*Side*Side)
+	for i := range Side * Side {
+		imgs[i] = -1              // image 0 black
+		imgs[Side*Side+i] = 1     // image 1 white
+		imgs[2*Side*Side+i] = 0.0 // image 2 mid-gray
+	}
+	g, err := Grid(imgs, 3, 2, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := g.Bounds(); b.Dx() != 2*30+2 || b.Dy() != 2*30+2 {
+		t.Fatalf("grid is %v, want 62x62 (2 cols, 2 rows, cell 30, pad 2)", b)
+	}
+	for _, c := range []struct {
+		x, y int
+		want uint8
+	}{{2, 2, 0}, {32, 2, 255}, {2, 32, 128}, {0, 0, 255}, {40, 40, 255}} {
+		if got := g.GrayAt(c.x, c.y).Y; got != c.want {
+			t.Errorf("pixel (%d,%d) = %d, want %d", c.x, c.y, got, c.want)
+		}
+	}
+	if ToGray(float32(2)) != 255 || ToGray(-3) != 0 {
+		t.Errorf("values outside [-1,1] are not clipped")
+	}
+	if _, err := Grid(imgs, 4, 2, 0, 1); err == nil {
+		t.Errorf("Grid with too few values accepted")
+	}
+	data, err := EncodePNG(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPlotIsDeterministic(t *testing.T) {
+	losses := []float32{1, 0.8, 0.5, 0.4, 0.35, 0.3, 0.31, 0.29}
+	render := func() []byte {
+		p, err := LinePlot("loss", "step", "MSE", true, LossSeries("run", losses, 2), Series{Name: "b", X: []float64{1, 8}, Y: []float64{0.9, 0.2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := PlotPNG(p, 300, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	a, b := render(), render()
+	if !bytes.Equal(a, b) || len(a) < 1000 {
+		t.Fatalf("two renders of the same plot differ (%d vs %d bytes)", len(a), len(b))
+	}
+	s := LossSeries("x", losses, 4)
+	if want := (1 + float64(float32(0.8)) + 0.5 + float64(float32(0.4))) / 4; len(s.X) != 5 || s.X[0] != 4 || s.Y[0] != want {
+		t.Errorf("moving average: %+v", s)
+	}
+	if _, err := LinePlot("", "", "", true, Series{X: []float64{1}, Y: []float64{0}}); err == nil {
+		t.Errorf("a zero on a log scale was accepted")
+	}
+}
