@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
@@ -34,7 +35,8 @@ func runTrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := training.Run(ctx, training.Options{Recipe: r, Dir: dir, Resume: *resume, Backend: b, DataDir: *data})
+	res, err := training.Run(ctx, training.Options{Recipe: r, Dir: dir, Resume: *resume, Backend: b, DataDir: *data,
+		Log: os.Stderr})
 	if err != nil {
 		return err
 	}

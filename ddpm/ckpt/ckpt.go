@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
@@ -145,6 +146,9 @@ func (w *Writer) Save(step int64, state any) (string, error) {
 	if err := syncDir(staging); err != nil {
 		return "", err
 	}
+	if pause := os.Getenv(PauseEnv); pause != "" {
+		faultInjectionPause(pause, step)
+	}
 	final := filepath.Join(w.dir, StepDirName(step))
 	if err := os.RemoveAll(final); err != nil { // a previous save of the same step (e.g. re-run)
 		return "", fmt.Errorf("ckpt: %w", err)
@@ -156,6 +160,20 @@ func (w *Writer) Save(step int64, state any) (string, error) {
 		return "", err
 	}
 	return final, w.prune()
+}
+
+// PauseEnv names a fault-injection switch for crash tests: when set to a duration (e.g. "2s"),
+// Save announces "ckpt: staged step N" on stderr and sleeps that long after writing every file but
+// before publishing the checkpoint, so a test can kill the process in the middle of a save.
+const PauseEnv = "DDPM_TEST_CHECKPOINT_PAUSE"
+
+func faultInjectionPause(pause string, step int64) {
+	d, err := time.ParseDuration(pause)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "ckpt: staged step %d\n", step)
+	time.Sleep(d)
 }
 
 // StepDirName is the directory name of a step's checkpoint.

@@ -173,6 +173,8 @@ func loop(ctx context.Context, opts Options, m *diffusion.Model, b compute.Backe
 	if opts.StopAfter > 0 && opts.StopAfter < end {
 		end = opts.StopAfter
 	}
+	fmt.Fprintf(log, "training %s from step %d to %d of %d (%d steps per epoch, batch %d)\n",
+		r.Name, state.Step, end, state.TotalSteps, spe, r.Train.BatchSize)
 	bar := progress.New(log, "train "+r.Name, int(state.TotalSteps), "steps")
 	sessionStart := time.Now()
 	var stepStart time.Time
