@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,16 +18,33 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// buildDDPM compiles this command once per test binary run.
+// buildDDPM returns the command built once for this test binary (see TestMain).
 func buildDDPM(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ddpm")
+	if ddpmBin == "" {
+		t.Fatalf("go build failed: %s", ddpmBuildErr)
+	}
+	return ddpmBin
+}
+
+var ddpmBin, ddpmBuildErr string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ddpm-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	bin := filepath.Join(dir, "ddpm")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		ddpmBuildErr = fmt.Sprintf("%v\n%s", err, out)
+	} else {
+		ddpmBin = bin
 	}
-	return bin
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // tinyTrainArgs is a small model on 640 images: 20 steps per epoch, 40 in all.

@@ -70,6 +70,13 @@ func runSample(ctx context.Context, args []string) error {
 	if *npy == "" {
 		*npy = filepath.Join(*modelDir, "sample.npy")
 	}
+	for _, p := range []string{*out, *npy, *trajectory} {
+		if p != "" && p != "-" {
+			if err := pipeline.CheckWritable(p); err != nil {
+				return err
+			}
+		}
+	}
 	var res *sampler.Result
 	switch *grid {
 	case "":

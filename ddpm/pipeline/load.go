@@ -83,3 +83,18 @@ func resolveCheckpoint(dir string) (string, error) {
 	}
 	return "", fmt.Errorf("no checkpoint in %s (looked for %s/step-*/ and step-*/)", dir, training.CheckpointsDir)
 }
+
+// CheckWritable verifies, before any long computation, that a file can be created at path (its
+// directory is created if needed; nothing is left behind).
+func CheckWritable(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/ddpm/schedule"
+	"github.com/ddpm-go/ddpm/ddpm/scorenet"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+)
+
+func init() {
+	register("bench", "time the default ScoreNet train step and a sampler step on the chosen backend", runBench)
+}
+
+func runBench(ctx context.Context, args []string) error {
+	fs := newFlags("bench", "[--batches 100,32] [--sample-batch 100] [--steps 20] [--json out.json]")
+	batches := fs.String("batches", "100,32", "train-step batch sizes")
+	sampleBatch := fs.Int("sample-batch", 100, "sampler-step batch size")
+	steps := fs.Int("steps", 20, "timed steps per measurement")
+	warmup := fs.Int("warmup", 3, "untimed steps after the first (compiling) call")
+	jsonOut := fs.String("json", "", "also write the results as JSON")
+	backendCfg := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var bs []int
+	for _, p := range strings.Split(*batches, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--batches %q: %q is not a batch size >= 1", *batches, p)
+		}
+		bs = append(bs, n)
+	}
+	if *steps < 1 || *warmup < 0 || *sampleBatch < 1 {
+		return fmt.Errorf("--steps must be >= 1, --warmup >= 0 and --sample-batch >= 1")
+	}
+	b, info, err := openBackend(*backendCfg)
+	if err != nil {
+		return err
+	}
+	rows, err := pipeline.Bench(b, pipeline.BenchConfig{
+		Net:          scorenet.Default(),
+		Schedule:     schedule.Config{Kind: schedule.Linear, Steps: 1000, Beta1: 1e-4, BetaT: 0.02},
+		TrainBatches: bs, SampleBatch: *sampleBatch, Steps: *steps, Warmup: *warmup,
+	}, os.Stdout)
+	if err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(map[string]any{"backend": info, "rows": rows}, "", "  ")
+		return training.WriteFileAtomic(*jsonOut, data)
+	}
+	return nil
+}
