@@ -1,17 +1,3 @@
-// Package layers holds the building blocks of the ScoreNet U-Net that GoMLX v0.28.2 lacks or
-// computes slowly on its pure-Go backend: 2-D convolutions and transposed convolutions whose
-// formulation is chosen by backend, GroupNorm, the Gaussian Fourier time embedding and a
-// PyTorch-initialised dense layer.
-//
-// Layout: images are channels-last, [batch, height, width, channels]; convolution kernels are
-// [kernelHeight, kernelWidth, inputChannels, outputChannels] for both the convolution and the
-// transposed convolution (PyTorch stores the latter as [in, out, kh, kw]).
-//
-// Why two formulations: GoMLX's stock Convolve is a naive loop on the pure-Go backend (about
-// 0.6 GFLOP/s here) while its DotGeneral uses SIMD kernels on all cores; on XLA (CUDA) the stock
-// convolution maps to cuDNN. So on the Go backend a convolution is written as patches + matrix
-// product, and everywhere a transposed convolution is written as a matrix product followed by a
-// "shift and add" per stride phase (GoMLX has no gradient for Convolve with input dilation).
 package layers
 
 import (
@@ -33,7 +19,9 @@ const (
 	// Stock uses graph.Convolve (cuDNN on CUDA; a naive loop on the Go backend).
 	Stock
 	// Patches extracts the kernel-sized patches (im2col) and multiplies them by the kernel
-	// reshaped to a matrix: the fast choice on the Go backend.
+	// reshaped to a matrix: the fast choice on the Go backend. Conv2D and ConvTranspose2D do it on
+	// [B, H, W, C]; networks built for speed use the channels-first ops with hand-written
+	// gradients (ConvCF, ConvTransposeCF, GroupNormSwishCF; see the package documentation).
 	Patches
 )
 
@@ -60,8 +48,8 @@ func ParseFormulation(s string) (Formulation, error) {
 	return Auto, fmt.Errorf("unknown convolution formulation %q: want auto, stock or patches", s)
 }
 
-// resolve turns Auto into a concrete formulation for the graph's backend.
-func (f Formulation) resolve(g *Graph) Formulation {
+// Resolve turns Auto into a concrete formulation for the graph's backend.
+func (f Formulation) Resolve(g *Graph) Formulation {
 	if f != Auto {
 		return f
 	}
@@ -105,7 +93,7 @@ func Conv2D(x, kernel *Node, stride int, f Formulation) *Node {
 	if h < kh || w < kw {
 		exceptions.Panicf("Conv2D: input %dx%d is smaller than the kernel %dx%d", h, w, kh, kw)
 	}
-	if f.resolve(x.Graph()) == Stock {
+	if f.Resolve(x.Graph()) == Stock {
 		return Convolve(x, kernel).StridePerAxis(stride, stride).NoPadding().Done()
 	}
 	ho, wo := (h-kh)/stride+1, (w-kw)/stride+1

@@ -112,6 +112,11 @@ var convCases = []convCase{
 	{b: 2, h: 5, w: 6, cin: 2, cout: 3, k: 2, stride: 3, outPad: 2},
 	{b: 1, h: 9, w: 9, cin: 1, cout: 3, k: 1, stride: 2, outPad: 1},
 	{b: 1, h: 6, w: 6, cin: 2, cout: 2, k: 4, stride: 2},
+	{b: 2, h: 5, w: 5, cin: 12, cout: 1, k: 3, stride: 2, outPad: 1}, // few output channels
+	// More channels than pixels: the channels-first transposed convolutions then take one
+	// product per tap (conv: its input gradient; transposed: its forward).
+	{b: 1, h: 3, w: 3, cin: 8, cout: 2, k: 3, stride: 1},
+	{b: 1, h: 3, w: 3, cin: 3, cout: 10, k: 3, stride: 2, outPad: 1},
 }
 
 func TestConv2DMatchesDefinition(t *testing.T) {
@@ -302,7 +307,7 @@ func TestAutoPicksPatchesOnGoBackend(t *testing.T) {
 		t.Fatalf("IsGoBackend(%q / %q) = false", backend.Name(), backend.String())
 	}
 	g := NewGraph(backend, "probe")
-	if f := Auto.resolve(g); f != Patches {
+	if f := Auto.Resolve(g); f != Patches {
 		t.Fatalf("Auto resolves to %s on the Go backend, want patches", f)
 	}
 }

@@ -33,32 +33,46 @@ func Dense(scope *model.Scope, x *Node, out int) *Node {
 	return Add(y, ExpandLeftToRank(b, y.Rank()))
 }
 
+// ConvKernel returns the kernel of a convolution layer: variable "weights" [k, k, Cin, Cout]
+// under scope, PyTorch's Conv2d initialisation (bound 1/√(Cin·k·k)).
+func ConvKernel(scope *model.Scope, g *Graph, cin, cout, k int) *Node {
+	bound := 1 / math.Sqrt(float64(cin*k*k))
+	return uniformVariable(scope, "weights", bound, k, k, cin, cout).NodeValue(g)
+}
+
+// ConvTransposeKernel returns the kernel of a transposed convolution layer: variable "weights"
+// [k, k, Cin, Cout] under scope. PyTorch derives the init bound of a transposed convolution from
+// Cout·k·k (its weight is stored [Cin, Cout, k, k] and fan-in is read from axis 1); kept here.
+func ConvTransposeKernel(scope *model.Scope, g *Graph, cin, cout, k int) *Node {
+	bound := 1 / math.Sqrt(float64(cout*k*k))
+	return uniformVariable(scope, "weights", bound, k, k, cin, cout).NodeValue(g)
+}
+
+// ConvTransposeBias returns the bias of a transposed convolution layer: variable "biases" [Cout]
+// under scope, with the same init bound as ConvTransposeKernel.
+func ConvTransposeBias(scope *model.Scope, g *Graph, cout, k int) *Node {
+	bound := 1 / math.Sqrt(float64(cout*k*k))
+	return uniformVariable(scope, "biases", bound, cout).NodeValue(g)
+}
+
 // Conv is a Conv2D layer without bias: variable "weights" [k, k, Cin, Cout] under scope.
 //
 //   - x: [B, H, W, Cin]
 //   - output: [B, (H-k)/stride+1, (W-k)/stride+1, Cout]
 func Conv(scope *model.Scope, x *Node, cout, k, stride int, f Formulation) *Node {
-	cin := x.Shape().Dim(-1)
-	bound := 1 / math.Sqrt(float64(cin*k*k))
-	kernel := uniformVariable(scope, "weights", bound, k, k, cin, cout).NodeValue(x.Graph())
-	return Conv2D(x, kernel, stride, f)
+	return Conv2D(x, ConvKernel(scope, x.Graph(), x.Shape().Dim(-1), cout, k), stride, f)
 }
 
-// ConvTranspose is a ConvTranspose2D layer: variable "weights" [k, k, Cin, Cout] and, if bias,
-// "biases" [Cout] under scope. PyTorch derives the init bound of a transposed convolution from
-// Cout·k·k (its weight is stored [Cin, Cout, k, k] and fan-in is read from axis 1); kept here.
+// ConvTranspose is a ConvTranspose2D layer: variables "weights" [k, k, Cin, Cout] and, if bias,
+// "biases" [Cout] under scope (see ConvTransposeKernel).
 //
 //   - x: [B, H, W, Cin]
 //   - output: [B, (H-1)*stride+k+outputPadding, (W-1)*stride+k+outputPadding, Cout]
 func ConvTranspose(scope *model.Scope, x *Node, cout, k, stride, outputPadding int, bias bool, f Formulation) *Node {
-	cin := x.Shape().Dim(-1)
-	bound := 1 / math.Sqrt(float64(cout*k*k))
 	g := x.Graph()
-	kernel := uniformVariable(scope, "weights", bound, k, k, cin, cout).NodeValue(g)
-	y := ConvTranspose2D(x, kernel, stride, outputPadding, f)
+	y := ConvTranspose2D(x, ConvTransposeKernel(scope, g, x.Shape().Dim(-1), cout, k), stride, outputPadding, f)
 	if bias {
-		b := uniformVariable(scope, "biases", bound, cout).NodeValue(g)
-		y = Add(y, ExpandLeftToRank(b, 4))
+		y = Add(y, ExpandLeftToRank(ConvTransposeBias(scope, g, cout, k), 4))
 	}
 	return y
 }

@@ -25,11 +25,17 @@ func GroupNorm(scope *model.Scope, x *Node, groups int) *Node {
 	if groups < 1 || c%groups != 0 {
 		exceptions.Panicf("GroupNorm: %d channels cannot be split into %d groups", c, groups)
 	}
-	g := x.Graph()
-	gamma := scope.WithInitializer(initializer.One).VariableWithShape("gamma", shapes.Make(dtypes.Float32, c)).NodeValue(g)
-	beta := scope.WithInitializer(initializer.Zero).VariableWithShape("beta", shapes.Make(dtypes.Float32, c)).NodeValue(g)
+	gamma, beta := GroupNormParams(scope, x.Graph(), c)
 	grouped := Reshape(x, b, h, w, groups, c/groups)
 	normalized := nn.LayerNorm(grouped, []int{1, 2, 4}, GroupNormEpsilon, nil, nil, nil)
 	normalized = Reshape(normalized, b, h, w, c)
 	return Add(Mul(normalized, ExpandLeftToRank(gamma, 4)), ExpandLeftToRank(beta, 4))
+}
+
+// GroupNormParams returns GroupNorm's per-channel scale ("gamma" [C], init 1) and offset ("beta"
+// [C], init 0), variables under scope.
+func GroupNormParams(scope *model.Scope, g *Graph, c int) (gamma, beta *Node) {
+	gamma = scope.WithInitializer(initializer.One).VariableWithShape("gamma", shapes.Make(dtypes.Float32, c)).NodeValue(g)
+	beta = scope.WithInitializer(initializer.Zero).VariableWithShape("beta", shapes.Make(dtypes.Float32, c)).NodeValue(g)
+	return
 }

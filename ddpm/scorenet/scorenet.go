@@ -17,6 +17,20 @@
 // It has 1,115,297 trainable parameters plus 128 fixed Fourier weights. As in the original,
 // dense7 is dead: its per-channel offset is removed by the GroupNorm that follows, which has one
 // channel per group (32 groups of 32 channels), so its gradient is exactly zero.
+//
+// # Formulations
+//
+// Apply builds one of two equivalent graphs (same variables, results equal to float32 round-off,
+// both checked against PyTorch in the tests), chosen by layers.Formulation:
+//
+//   - Stock (what Auto picks on XLA): [B, H, W, C] activations, graph.Convolve, GoMLX's autodiff.
+//   - Patches (what Auto picks on GoMLX's pure-Go backend): channels-first [C, B, H, W]
+//     activations, convolutions as matrix products with hand-written gradients, and each
+//     "+ dense(e), GroupNorm, swish" step as one op with a hand-written gradient
+//     (layers.ConvCF, layers.ConvTransposeCF, layers.GroupNormSwishCF). The 26×26 level (h1 and
+//     the last decoder level) is stored phase-split (layers.PhaseSplit): tconv2 writes its four
+//     stride phases as whole blocks and conv2 reads each tap from one phase, instead of
+//     interleaving pixels one by one. See package layers for why, and bench_test.go for timings.
 package scorenet
 
 import (
@@ -117,8 +131,16 @@ func (c Config) Apply(scope *model.Scope, x, t, labels *Node, f layers.Formulati
 		exceptions.Panicf("scorenet: t must be [B=%d] float32: %v", batch, err)
 	}
 	e := c.embedding(scope, t, labels)
-	ch := c.Channels
+	if f.Resolve(x.Graph()) == layers.Stock {
+		return c.applyNHWC(scope, x, e, f)
+	}
+	return c.applyCF(scope, x, e)
+}
 
+// applyNHWC is the network on [B, H, W, C] activations with GoMLX's autodiff: the formulation for
+// accelerators (stock convolutions map to cuDNN there).
+func (c Config) applyNHWC(scope *model.Scope, x, e *Node, f layers.Formulation) *Node {
+	ch := c.Channels
 	// Each level: convolution, + dense projection of e, GroupNorm, swish.
 	level := func(conv *Node, dense, norm string, groups int) *Node {
 		h := Add(conv, InsertAxes(layers.Dense(scope.In("%s", dense), e, conv.Shape().Dim(-1)), 1, 1))
@@ -138,6 +160,46 @@ func (c Config) Apply(scope *model.Scope, x, t, labels *Node, f layers.Formulati
 	h = level(up("tconv3", skip(h, h3), ch[1], 1), "dense6", "tgnorm3", c.DecoderGroups[1])
 	h = level(up("tconv2", skip(h, h2), ch[0], 1), "dense7", "tgnorm2", c.DecoderGroups[2])
 	return layers.ConvTranspose(scope.In("tconv1"), skip(h, h1), 1, 3, 1, 0, true, f)
+}
+
+// applyCF is the network on channels-first [C, B, H, W] activations with hand-written gradients
+// (layers.ConvCF, layers.ConvTransposeCF, layers.GroupNormSwishCF): the formulation for GoMLX's
+// pure-Go backend. Same variables (names, shapes, layouts) as applyNHWC.
+func (c Config) applyCF(scope *model.Scope, x, e *Node) *Node {
+	sub := func(name string) *model.Scope { return scope.In("%s", name) }
+	g := x.Graph()
+	ch := c.Channels
+	batch := x.Shape().Dim(0)
+	level := func(y *Node, dense, norm string, groups int) *Node {
+		cout := y.Shape().Dim(0)
+		d := layers.Dense(sub(dense), e, cout) // [B, C]
+		gamma, beta := layers.GroupNormParams(sub(norm), g, cout)
+		return layers.GroupNormSwishCF(y, d, gamma, beta, groups, layers.GroupNormEpsilon)
+	}
+	const nat, split = layers.Natural, layers.PhaseSplit
+	conv := func(name string, x *Node, cout, stride int, in, out layers.Grid) *Node {
+		return layers.ConvCF(x, layers.ConvKernel(sub(name), g, x.Shape().Dim(0), cout, 3), stride, in, out)
+	}
+	up := func(sc *model.Scope, xs []*Node, cout, stride, outPad int, in, out layers.Grid) *Node {
+		cin := 0
+		for _, x := range xs {
+			cin += x.Shape().Dim(0)
+		}
+		return layers.ConvTransposeCF(xs, layers.ConvTransposeKernel(sc, g, cin, cout, 3), stride, outPad, in, out)
+	}
+	xcf := Reshape(x, 1, batch, ImageSize, ImageSize) // [B, H, W, 1] and [1, B, H, W] share their layout.
+	// The 26×26 level (h1 and the last decoder level) is stored phase-split (see layers.Grid).
+	h1 := level(conv("conv1", xcf, ch[0], 1, nat, split), "dense1", "gnorm1", c.EncoderGroups[0])
+	h2 := level(conv("conv2", h1, ch[1], 2, split, nat), "dense2", "gnorm2", c.EncoderGroups[1])
+	h3 := level(conv("conv3", h2, ch[2], 2, nat, nat), "dense3", "gnorm3", c.EncoderGroups[2])
+	h4 := level(conv("conv4", h3, ch[3], 2, nat, nat), "dense4", "gnorm4", c.EncoderGroups[3])
+	h := level(up(sub("tconv4"), []*Node{h4}, ch[2], 2, 0, nat, nat), "dense5", "tgnorm4", c.DecoderGroups[0])
+	h = level(up(sub("tconv3"), []*Node{h, h3}, ch[1], 2, 1, nat, nat), "dense6", "tgnorm3", c.DecoderGroups[1])
+	h = level(up(sub("tconv2"), []*Node{h, h2}, ch[0], 2, 1, nat, split), "dense7", "tgnorm2", c.DecoderGroups[2])
+	last := sub("tconv1")
+	out := up(last, []*Node{h, h1}, 1, 1, 0, split, nat) // [1, B, H, W]
+	out = Add(out, Reshape(layers.ConvTransposeBias(last, g, 1, 3), 1, 1, 1, 1))
+	return Reshape(out, batch, ImageSize, ImageSize, 1)
 }
 
 // embedding returns swish(Dense(Fourier(t)) [+ classEmbedding[labels]]): [B, EmbedDim].

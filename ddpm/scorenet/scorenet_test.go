@@ -12,9 +12,17 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
+// goBackendConfig is the Go backend configuration of the tests and benchmarks;
+// $SCORENET_GO_BACKEND overrides it.
+const goBackendConfig = "ops_sequential"
+
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := gobackend.New(os.Getenv("GOBK"))
+	cfg := goBackendConfig
+	if s := os.Getenv("SCORENET_GO_BACKEND"); s != "" {
+		cfg = s
+	}
+	b, err := gobackend.New(cfg)
 	if err != nil {
 		t.Fatalf("go backend: %v", err)
 	}

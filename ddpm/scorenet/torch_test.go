@@ -3,6 +3,7 @@ package scorenet
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -244,5 +245,58 @@ func TestMatchesTorch(t *testing.T) {
 					tensors.MustCopyFlatData[float32](want), tol, absolute)
 			}
 		})
+	}
+}
+
+// TestFormulationsAgree checks the default-size network (channels 32-256) with the channels-first
+// hand-written-gradient formulation against the [B, H, W, C] autodiff one, on the same weights:
+// output and every gradient.
+func TestFormulationsAgree(t *testing.T) {
+	const batch = 2
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, tt, target := benchBatch(rng, batch)
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, int64(3))
+	cfg := Default()
+	backend := goBackend(t)
+	var names []string // trainable variables, in the order of the gradients
+	run := func(f layers.Formulation) []*tensors.Tensor {
+		exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, tt, target *Node) []*Node {
+			out := cfg.Apply(scope, x, tt, nil, f)
+			loss := ReduceAllMean(Square(Sub(out, target)))
+			var vars []*Node
+			names = names[:0]
+			for v := range store.IterVariables() {
+				if v.Trainable {
+					vars = append(vars, v.NodeValue(x.Graph()))
+					names = append(names, v.Path())
+				}
+			}
+			return append([]*Node{out}, Gradient(loss, vars...)...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := exec.Call(x, tt, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
+	want := run(layers.Stock) // creates and initialises the variables
+	got := run(layers.Patches)
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d", len(got), len(want))
+	}
+	for i := range want {
+		what, tol, absolute := "output", 1e-4, false
+		if i > 0 {
+			what = "gradient of " + names[i-1]
+			// dense7's gradient is mathematically zero (see testdata/README.md): absolute tolerance.
+			if strings.HasPrefix(names[i-1], "/dense7/") {
+				tol, absolute = 1e-5, true
+			}
+		}
+		compareScaled(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), tol, absolute)
 	}
 }

@@ -1,0 +1,68 @@
+package gobench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// TestSwishVariants times ways to compute swish and what its gradient needs, on normal data,
+// interleaving the variants and keeping each one's fastest run (robust on a shared machine).
+func TestSwishVariants(t *testing.T) {
+	skipUnlessMeasuring(t)
+	backend, _ := gobackend.New("ops_sequential")
+	n := 2_163_200
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	x := tensors.FromFlatDataAndDimensions(data, n)
+	variants := []struct {
+		name string
+		fn   func(u *Node) []*Node
+	}{
+		{"copy", func(u *Node) []*Node { return []*Node{AddScalar(u, 0)} }},
+		{"tanh: h=u/2, t, p=1+t, out=h·p", func(u *Node) []*Node {
+			h := MulScalar(u, 0.5)
+			p := AddScalar(Tanh(h), 1)
+			return []*Node{Mul(h, p), p}
+		}},
+		{"logistic: s, out=u·s", func(u *Node) []*Node {
+			s := Logistic(u)
+			return []*Node{Mul(u, s), s}
+		}},
+		{"exp: s=1/(1+exp(-u)), out=u·s", func(u *Node) []*Node {
+			s := Reciprocal(AddScalar(Exp(Neg(u)), 1))
+			return []*Node{Mul(u, s), s}
+		}},
+		{"tanh alone", func(u *Node) []*Node { return []*Node{Tanh(u)} }},
+		{"logistic alone", func(u *Node) []*Node { return []*Node{Logistic(u)} }},
+		{"exp alone", func(u *Node) []*Node { return []*Node{Exp(u)} }},
+	}
+	best := make([]float64, len(variants))
+	execs := make([]*Exec, len(variants))
+	for i, v := range variants {
+		execs[i] = MustNewExec(backend, v.fn)
+		best[i] = 1e18
+	}
+	for range 15 {
+		for i, e := range execs {
+			st := time.Now()
+			outs, _ := e.Call(x)
+			d := float64(time.Since(st).Nanoseconds())
+			for _, o := range outs {
+				o.FinalizeAll()
+			}
+			best[i] = min(best[i], d)
+		}
+	}
+	for i, v := range variants {
+		fmt.Printf("%-36s %6.2f ns/elem\n", v.name, best[i]/float64(n))
+	}
+}
