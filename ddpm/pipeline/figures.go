@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"math"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/ddpm/viz"
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -25,12 +27,12 @@ func SaveSampleGrid(path string, r *sampler.Result, n int) error {
 	return viz.SavePNG(path, img)
 }
 
-// SaveTrajectory writes the recorded frames of r as a grid: one row per image (up to rows), one
-// column per recorded step from noise (left) to the sample (right); with predictedX0 a second row
-// per image shows x̂_0 predicted at that step.
-func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) error {
+// TrajectoryImage lays out the recorded frames of r: one row per image (up to rows), one column
+// per recorded step from noise (left) to the sample (right); with predictedX0 a second row per
+// image shows x̂_0 as predicted at that step (at t = 0, the sample again).
+func TrajectoryImage(r *sampler.Result, rows int, predictedX0 bool) (*image.Gray, error) {
 	if len(r.Frames) == 0 {
-		return fmt.Errorf("no trajectory was recorded")
+		return nil, fmt.Errorf("no trajectory was recorded")
 	}
 	rows = min(rows, r.N)
 	cols := len(r.Frames)
@@ -43,17 +45,19 @@ func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) 
 		for k := range per {
 			for _, f := range r.Frames {
 				src := f.X
-				if k == 1 {
+				if k == 1 && f.X0 != nil {
 					src = f.X0
-					if src == nil { // t = 0 has no prediction: repeat the sample
-						src = f.X
-					}
 				}
 				cells = append(cells, src[i*sampler.Pixels:(i+1)*sampler.Pixels]...)
 			}
 		}
 	}
-	img, err := viz.Grid(cells, rows*per*cols, cols, 2, 2)
+	return viz.Grid(cells, rows*per*cols, cols, 2, 2)
+}
+
+// SaveTrajectory writes TrajectoryImage(r, rows, predictedX0) to path.
+func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) error {
+	img, err := TrajectoryImage(r, rows, predictedX0)
 	if err != nil {
 		return err
 	}
@@ -72,10 +76,11 @@ func TrajectorySteps(T, k int) []int {
 	return steps
 }
 
-// SaveLossCurve plots the per-step loss (smoothed over about an epoch/10) and the epoch means.
-func SaveLossCurve(path, title string, state training.State) error {
+// LossPlot plots the per-step loss (moving average over about a tenth of an epoch) and the epoch
+// means of a training history, on a log scale.
+func LossPlot(title string, state training.State) (*plot.Plot, error) {
 	if len(state.Losses) == 0 {
-		return fmt.Errorf("no loss history to plot")
+		return nil, fmt.Errorf("no loss history to plot")
 	}
 	window := max(1, state.StepsPerEpoch/10)
 	series := []viz.Series{viz.LossSeries(fmt.Sprintf("batch loss (moving average of %d)", window), state.Losses, window)}
@@ -87,7 +92,12 @@ func SaveLossCurve(path, title string, state training.State) error {
 		}
 		series = append(series, e)
 	}
-	p, err := viz.LinePlot(title, "step", "ε-MSE loss (log scale)", true, series...)
+	return viz.LinePlot(title, "step", "ε-MSE loss (log scale)", true, series...)
+}
+
+// SaveLossCurve writes LossPlot(title, state) to path.
+func SaveLossCurve(path, title string, state training.State) error {
+	p, err := LossPlot(title, state)
 	if err != nil {
 		return err
 	}

@@ -202,6 +202,9 @@ func loop(ctx context.Context, opts Options, m *diffusion.Model, b compute.Backe
 		}
 		state.Step++
 		state.Losses = append(state.Losses, loss)
+		if state.Parameters == 0 { // the variables exist once the first step ran
+			state.Parameters = countTrainable(store)
+		}
 		epochEnd := state.Step%spe == 0
 		if epochEnd {
 			var sum float64
@@ -222,9 +225,6 @@ func loop(ctx context.Context, opts Options, m *diffusion.Model, b compute.Backe
 		}
 		return nil
 	})
-	if state.Parameters == 0 {
-		defer func() { state.Parameters = countTrainable(store) }()
-	}
 	_, err := trainLoop.RunSteps(ds, int(end-state.Step))
 	bar.Finish(fmt.Sprintf("session %s", time.Since(sessionStart).Round(time.Second)))
 	var nanErr *NaNError

@@ -92,6 +92,10 @@ func TestTinyTrainingLossFalls(t *testing.T) {
 	if len(res.State.EpochLosses) != 1 || math.Abs(res.State.EpochLosses[0]-mean(l)) > 1e-6 {
 		t.Errorf("epoch losses %v, want [%g]", res.State.EpochLosses, mean(l))
 	}
+	var saved State
+	if err := ckpt.ReadState(res.CheckpointDir, &saved); err != nil || saved.Parameters != res.State.Parameters || saved.Parameters < 10000 {
+		t.Errorf("checkpointed parameter count %d (err %v), want the network's %d", saved.Parameters, err, res.State.Parameters)
+	}
 	if !HasEMA(res.Store) {
 		t.Errorf("no EMA weights in the store")
 	}

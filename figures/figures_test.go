@@ -1,0 +1,121 @@
+package figures
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+)
+
+func TestParseMode(t *testing.T) {
+	for in, want := range map[string]Mode{"quick": Quick, "full": Full, " Full ": Full} {
+		if got, err := ParseMode(in); err != nil || got != want {
+			t.Errorf("ParseMode(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseMode("fast"); err == nil {
+		t.Error("ParseMode(fast): no error")
+	}
+}
+
+func TestRecipes(t *testing.T) {
+	for _, mode := range []Mode{Quick, Full} {
+		for _, name := range Models() {
+			r, err := Recipe(name, mode)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", name, mode, err)
+			}
+			if r.Train.KeepCheckpoints <= r.Train.Epochs || r.Train.CheckpointEvery != 0 {
+				t.Errorf("%s/%s: every epoch's checkpoint must be kept (keep %d, epochs %d, every %d)", name, mode,
+					r.Train.KeepCheckpoints, r.Train.Epochs, r.Train.CheckpointEvery)
+			}
+			full, _ := Recipe(name, Full)
+			if r.Schedule != full.Schedule || r.Train.Seed != full.Train.Seed || r.Net.NumClasses != full.Net.NumClasses {
+				t.Errorf("%s/%s: quick mode must keep the seed's schedule, seed and conditioning", name, mode)
+			}
+		}
+	}
+	if _, err := Recipe("nope", Quick); err == nil {
+		t.Error("unknown model: no error")
+	}
+}
+
+func TestSteps(t *testing.T) {
+	if got, want := Steps(1000, 11), []int{0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}; !slices.Equal(got, want) {
+		t.Errorf("Steps(1000, 11) = %v, want %v", got, want)
+	}
+	rec := TrajectoryRecord(200, sampler.Options{Method: "ddim", Steps: 20}, 10)
+	if len(rec) != 10 || rec[0] != 200 || rec[len(rec)-1] != 0 {
+		t.Errorf("TrajectoryRecord(ddim 20) = %v: want 10 steps from 200 down to 0", rec)
+	}
+	rec = TrajectoryRecord(200, sampler.Options{Method: "ddpm"}, 11)
+	if len(rec) != 11 || rec[0] != 200 || rec[9] != 1 || rec[10] != 0 {
+		t.Errorf("TrajectoryRecord(ddpm) = %v: want 11 steps from 200 to 1, then 0", rec)
+	}
+}
+
+// tinyEnv is the quick mode shrunk to seconds: 4 training steps per model, a handful of samples.
+func tinyEnv(t *testing.T, dir string) *Env {
+	e, err := NewEnv(Quick, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Adjust = func(r *recipe.Recipe) {
+		r.Train.TrainExamples, r.Train.BatchSize, r.Train.Epochs, r.Train.KeepCheckpoints = 64, 32, 2, 3
+	}
+	s := &e.Settings
+	s.Sample.Steps, s.Eval.Steps = 3, 2
+	s.EvalN, s.GridN, s.TrajectoryFrames = 20, 16, 4
+	s.GuidanceSweep = []float64{0, 2}
+	e.RunsDir = filepath.Join(dir, "runs")
+	return e
+}
+
+// TestGenerateByteIdentical runs the figures command twice from scratch (training included) with
+// the same seeds and checks that every expected file is written and byte-identical.
+func TestGenerateByteIdentical(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two tiny models twice")
+	}
+	ctx := context.Background()
+	var outs [2]string
+	for i := range outs {
+		dir := t.TempDir()
+		outs[i] = filepath.Join(dir, "figures")
+		start := time.Now()
+		written, err := Generate(ctx, tinyEnv(t, dir), outs[i])
+		if errors.Is(err, ErrNoEvaluation) {
+			t.Fatalf("the FID feature network is missing (ship fid/weights, or set %s to a `ddpm fid-train` "+
+				"output): %v", FIDWeightsEnv, err)
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if !slices.Equal(written, ExpectedFiles()) {
+			t.Errorf("run %d wrote %v, want %v", i+1, written, ExpectedFiles())
+		}
+		t.Logf("run %d: %d files in %s", i+1, len(written), time.Since(start).Round(time.Millisecond))
+	}
+	for _, name := range ExpectedFiles() {
+		a, errA := os.ReadFile(filepath.Join(outs[0], name))
+		b, errB := os.ReadFile(filepath.Join(outs[1], name))
+		if errA != nil || errB != nil {
+			t.Errorf("%s: %v %v", name, errA, errB)
+			continue
+		}
+		if len(a) == 0 {
+			t.Errorf("%s is empty", name)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs with the same seeds (%d and %d bytes)", name, len(a), len(b))
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package figures
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"slices"
+
+	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/ddpm/schedule"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/ddpm/viz"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"gonum.org/v1/plot"
+)
+
+// Helpers of the teaching notebooks: schedule plots, the time embedding, sampler comparisons.
+
+// NamedSchedule is a schedule with a legend name.
+type NamedSchedule struct {
+	Name     string
+	Schedule *schedule.Schedule
+}
+
+// CoefficientsPlot plots, against t, the coefficients of the forward process of one schedule:
+// the signal scale √ᾱ_t, the noise scale √(1−ᾱ_t) and β_t.
+func CoefficientsPlot(title string, s *schedule.Schedule) (*plot.Plot, error) {
+	signal, noise, beta := viz.Series{Name: "√ᾱ_t (signal)"}, viz.Series{Name: "√(1−ᾱ_t) (noise)"}, viz.Series{Name: "β_t"}
+	for t := 1; t <= s.T; t++ {
+		x := float64(t)
+		signal.X, signal.Y = append(signal.X, x), append(signal.Y, s.SqrtAlphaBar[t])
+		noise.X, noise.Y = append(noise.X, x), append(noise.Y, s.SqrtOneMinusAlpha[t])
+		beta.X, beta.Y = append(beta.X, x), append(beta.Y, s.Beta[t])
+	}
+	return viz.LinePlot(title, "t", "", false, signal, noise, beta)
+}
+
+// AlphaBarPlot plots ᾱ_t against t/T for several schedules.
+func AlphaBarPlot(title string, scheds ...NamedSchedule) (*plot.Plot, error) {
+	var series []viz.Series
+	for _, ns := range scheds {
+		s := viz.Series{Name: ns.Name}
+		for t := 0; t <= ns.Schedule.T; t++ {
+			s.X = append(s.X, float64(t)/float64(ns.Schedule.T))
+			s.Y = append(s.Y, ns.Schedule.AlphaBar[t])
+		}
+		series = append(series, s)
+	}
+	return viz.LinePlot(title, "t / T", "ᾱ_t", false, series...)
+}
+
+// PlotPNG renders a plot at the size of the figures.
+func PlotPNG(p *plot.Plot) ([]byte, error) { return viz.PlotPNG(p, plotW, plotH) }
+
+// PNG encodes an image.
+func PNG(img image.Image) ([]byte, error) { return viz.EncodePNG(img) }
+
+// FourierEmbedding evaluates the model's Gaussian Fourier time embedding γ(t) = [sin 2πWt, cos
+// 2πWt] (with the model's fixed W) at the normalised times ts (t/T): len(ts) rows of EmbedDim
+// values in [−1, 1].
+func FourierEmbedding(e *Env, m *Model, ts []float32) ([]float32, error) {
+	cfg := m.Model.Net
+	exec, err := model.NewExec(e.Backend, m.Store, func(scope *model.Scope, t *graph.Node) *graph.Node {
+		return layers.GaussianFourierProjection(scope.In(training.ModelScopeName).In("embed").In("fourier"), t,
+			cfg.EmbedDim, cfg.FourierScale)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer exec.Finalize()
+	out, err := exec.Call(tensors.FromFlatDataAndDimensions(ts, len(ts)))
+	if err != nil {
+		return nil, fmt.Errorf("figures: Fourier embedding: %w", err)
+	}
+	return tensors.MustCopyFlatData[float32](out[0]), nil
+}
+
+// SortColumnsByFrequency reorders the columns of a rows×cols matrix by how often each changes sign
+// down the rows (slowest first; ties keep their order), e.g. to show Fourier features from low to
+// high frequency.
+func SortColumnsByFrequency(values []float32, rows, cols int) []float32 {
+	crossings := make([]int, cols)
+	for c := range cols {
+		for r := 1; r < rows; r++ {
+			if (values[(r-1)*cols+c] < 0) != (values[r*cols+c] < 0) {
+				crossings[c]++
+			}
+		}
+	}
+	order := make([]int, cols)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return crossings[a] - crossings[b] })
+	out := make([]float32, len(values))
+	for r := range rows {
+		for j, c := range order {
+			out[r*cols+j] = values[r*cols+c]
+		}
+	}
+	return out
+}
+
+// Heatmap draws rows×cols values in [−1, 1] as gray pixels (black −1, white 1), each a
+// scaleX×scaleY block.
+func Heatmap(values []float32, rows, cols, scaleX, scaleY int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, cols*scaleX, rows*scaleY))
+	for r := range rows {
+		for c := range cols {
+			g := viz.ToGray(values[r*cols+c])
+			for y := range scaleY {
+				for x := range scaleX {
+					img.SetGray(c*scaleX+x, r*scaleY+y, color.Gray{Y: g})
+				}
+			}
+		}
+	}
+	return img
+}
+
+// Normalize rescales values linearly so that their largest magnitude is 1 (for showing noise
+// and predictions, which are not in [−1, 1]); all-zero input is returned as is.
+func Normalize(values []float32) []float32 {
+	var m float64
+	for _, v := range values {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	out := make([]float32, len(values))
+	if m == 0 {
+		return out
+	}
+	for i, v := range values {
+		out[i] = float32(float64(v) / m)
+	}
+	return out
+}
+
+// SamplerRun is one sampler of a comparison: its options, its samples and their evaluation.
+type SamplerRun struct {
+	Options sampler.Options
+	// Evaluations is the number of network evaluations per image (the steps).
+	Evaluations int
+	Samples     *sampler.Result
+	Eval        Eval // zero when the evaluation network is unavailable
+	Seconds     float64
+}
+
+// CompareSamplers draws n samples of m with each of the options (the same seed) and measures them.
+// Without the FID network it still returns the samples and times, with the error wrapping
+// ErrNoEvaluation.
+func (e *Env) CompareSamplers(ctx context.Context, m *Model, n int, opts []sampler.Options) ([]SamplerRun, error) {
+	var runs []SamplerRun
+	var evalErr error
+	for _, o := range opts {
+		fmt.Fprintf(e.Log, "%s: %d samples\n", Describe(o), n)
+		res, err := m.Sampler.Sample(ctx, n, CycleLabels(m, n), o, e.Log)
+		if err != nil {
+			return nil, err
+		}
+		steps := m.Model.Schedule.T
+		if o.Method == "ddim" {
+			steps = o.Steps
+		}
+		run := SamplerRun{Options: o, Evaluations: steps, Samples: res, Seconds: res.Seconds}
+		if evalErr == nil {
+			run.Eval, evalErr = e.Measure(ctx, m, res, o)
+		}
+		runs = append(runs, run)
+	}
+	return runs, evalErr
+}
+
+// SamplerComparisonPlot plots FID against the number of network evaluations per image.
+func SamplerComparisonPlot(title string, runs []SamplerRun) (*plot.Plot, error) {
+	ddim := viz.Series{Name: "DDIM (η=0)"}
+	ddpm := viz.Series{Name: "DDPM ancestral (all T steps)"}
+	for _, r := range runs {
+		s := &ddim
+		if r.Options.Method != "ddim" {
+			s = &ddpm
+		}
+		s.X = append(s.X, float64(r.Evaluations))
+		s.Y = append(s.Y, r.Eval.FID)
+	}
+	var series []viz.Series
+	for _, s := range []viz.Series{ddim, ddpm} {
+		if len(s.X) > 0 {
+			series = append(series, s)
+		}
+	}
+	p, err := viz.LinePlot(title, "network evaluations per image (log scale)", "FID", false, series...)
+	if err != nil {
+		return nil, err
+	}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	return p, nil
+}
