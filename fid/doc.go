@@ -4,6 +4,13 @@
 // accuracy, together with a cache for reference statistics and .npy
 // interop.
 //
+// The feature network is mnist-cnn-v1 ([Network], [DefaultNetwork]): a small CNN classifier
+// trained by this project with GoMLX ([Train], `ddpm fid-train`), shipped as embedded weights
+// whose SHA-256 is [ShippedHash]; its 128-dimensional penultimate layer gives the features and
+// its softmax the class probabilities. [Reference] implements the evaluation protocol (reference
+// statistics of the MNIST test set cached per network hash, real-data floors at equal N); see
+// fid/README.md.
+//
 // All statistics are computed in float64. Features come from a
 // [FeatureExtractor] (a small MNIST CNN, not Inception), so numbers are only
 // comparable between runs that use the same network weights: every [Stats]

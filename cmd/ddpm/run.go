@@ -45,7 +45,7 @@ func runMain(ctx context.Context, args []string) error {
 		dir = filepath.Join("runs", r.Name)
 	}
 	rep, err := pipeline.Main(ctx, pipeline.MainOptions{Recipe: r, Dir: dir, Resume: true, Backend: b, BackendInfo: info,
-		DataDir: *data, Evaluate: evaluator(*data)})
+		DataDir: *data, Evaluate: pipeline.FIDEvaluator(*data, b)})
 	if err != nil {
 		return err
 	}

@@ -106,8 +106,16 @@ func SaveLossCurve(path, title string, state training.State) error {
 
 // WriteSamplesNpy writes the samples as an N×28×28 float32 .npy in [−1, 1] (NumPy-readable; the
 // format `ddpm fid --samples` reads).
+// The requested classes, if any, go to the sidecar fid.LabelsPath(path) (N labels, float32), which
+// `ddpm fid --samples` reads to report the classifier's accuracy.
 func WriteSamplesNpy(path string, r *sampler.Result) error {
-	return fid.WriteNpyImages(path, r.Images, r.N)
+	if err := fid.WriteNpyImages(path, r.Images, r.N); err != nil {
+		return err
+	}
+	if r.Labels == nil {
+		return nil
+	}
+	return fid.WriteNpyLabels(fid.LabelsPath(path), r.Labels)
 }
 
 // ClassGrid samples `cols` images of each class 0..9 with the same options and seed, so that column

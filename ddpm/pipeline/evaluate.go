@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/fid"
+	"github.com/gomlx/compute"
+)
+
+// FIDEvaluator returns the sample-quality evaluation of the main job: FID and KID against the MNIST
+// test set with the shipped feature network (mnist-cnn-v1), each beside its real-data floor at the
+// same N, the classifier score, and the classifier's accuracy on the requested classes of
+// class-conditional samples. The network and the reference statistics are loaded at the first call
+// (reference statistics and floors are cached under the data directory, see fid.CacheDir).
+// The network runs on b (nil: the default backend).
+func FIDEvaluator(dataDir string, b compute.Backend) Evaluator {
+	var (
+		once    sync.Once
+		ref     *fid.Reference
+		initErr error
+	)
+	return func(ctx context.Context, images []float32, n int, labels []int, log io.Writer) (*Evaluation, error) {
+		once.Do(func() {
+			net, err := fid.DefaultNetwork(b)
+			if err != nil {
+				initErr = err
+				return
+			}
+			ref, initErr = fid.NewReference(ctx, net, dataDir, fid.CacheDir(mnist.Dir(dataDir)), log)
+		})
+		if initErr != nil {
+			return nil, fmt.Errorf("evaluation: %w", initErr)
+		}
+		imgs := images
+		clipped := 0
+		for i, v := range images { // samples are in [-1, 1] when x̂_0 is clipped; clip a copy otherwise
+			if v < -1 || v > 1 {
+				if clipped == 0 {
+					imgs = append([]float32(nil), images...)
+				}
+				imgs[i] = max(-1, min(1, v))
+				clipped++
+			}
+		}
+		if clipped > 0 {
+			fmt.Fprintf(log, "evaluation: clipped %d pixel values to [-1, 1]\n", clipped)
+		}
+		m, err := ref.Measure(ctx, imgs, n, labels)
+		if err != nil {
+			return nil, fmt.Errorf("evaluation: %w", err)
+		}
+		ev := &Evaluation{Metrics: map[string]float64{}, Tool: ref.Tool() +
+			fmt.Sprintf("; N=%d; *_floor: mean (± std) over %d random subsets of %d MNIST training images vs the same test set",
+				n, fid.FloorRepeats, n)}
+		add := func(name string, v float64) {
+			ev.Names = append(ev.Names, name)
+			ev.Metrics[name] = v
+		}
+		add("fid", m.FID.FID)
+		if m.Floor != nil {
+			add("fid_floor", m.Floor.FID)
+			add("fid_floor_std", m.Floor.FIDStd)
+		}
+		add("kid", m.KID.Mean)
+		if m.Floor != nil {
+			add("kid_floor", m.Floor.KID)
+		}
+		add("score", m.Score)
+		if !math.IsNaN(m.Accuracy) {
+			add("class_acc", m.Accuracy)
+		}
+		for _, w := range m.FID.Warnings {
+			fmt.Fprintf(log, "evaluation warning: %s\n", w)
+		}
+		return ev, nil
+	}
+}

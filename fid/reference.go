@@ -1,0 +1,412 @@
+package fid
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"gonum.org/v1/gonum/mat"
+)
+
+// The evaluation protocol of this project:
+//
+//   - reference: the 10,000 MNIST test images ("mnist-test-10000"); their features and
+//     statistics are cached per network hash;
+//   - samples: N generated images, N = 1000 (the seed's protocol) and N = 10000; FID and KID are
+//     biased at small N, so numbers are only compared at equal N;
+//   - floor: the same measures for N real images, random subsets of the 60,000 MNIST training
+//     images (indices training.Permutation(60000, seed, 0)[:N] for FloorRepeats seeds from
+//     FloorSeed), against the same reference: the value a perfect generator would get at that N,
+//     as mean ± std over the subsets;
+//   - KID: 100 subsets of min(1000, N) rows, seed [KIDSeed]; classifier score: 10 splits.
+const (
+	// ReferenceDataset names the reference statistics: the MNIST test set.
+	ReferenceDataset = "mnist-test-10000"
+	// FloorSeed is the first seed of the training subsets of the floors.
+	FloorSeed int64 = 1
+	// KIDSeed seeds the KID subsets of every evaluation.
+	KIDSeed uint64 = 1
+	// ScoreSplits is the number of splits of the classifier score.
+	ScoreSplits = 10
+)
+
+// Reference is the MNIST test set measured with a feature network, plus the real-data floors.
+// Build it with [NewReference]; its methods are safe for concurrent use.
+type Reference struct {
+	fx       FeatureExtractor
+	dataDir  string
+	cacheDir string // "" disables the caches
+	log      io.Writer
+
+	TestStats    *Stats     // statistics of the 10k test features
+	testFeatures *mat.Dense // 10000×D
+
+	mu     sync.Mutex
+	train  *mnist.Set
+	floors map[int]*Floor
+}
+
+// CacheDir returns the default cache directory of the reference statistics and floors: "fid" beside
+// the MNIST directory (data/fid for data/mnist), else <user cache dir>/ddpm/fid when that is not
+// writable.
+func CacheDir(mnistDir string) string {
+	dir := filepath.Join(filepath.Dir(filepath.Clean(mnistDir)), "fid")
+	if os.MkdirAll(dir, 0o755) == nil && writable(dir) {
+		return dir
+	}
+	if uc, err := os.UserCacheDir(); err == nil {
+		d := filepath.Join(uc, "ddpm", "fid")
+		if os.MkdirAll(d, 0o755) == nil {
+			return d
+		}
+	}
+	return dir
+}
+
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+// hash12 is the short form of a hash used in file names and tool descriptions.
+func hash12(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// NewReference loads the MNIST test set from mnistDir ("" resolves mnist.Dir("")), fetching it
+// if missing, and returns its features and statistics with fx. Both are cached in cacheDir
+// ("" disables caching) as mnist-test-<hash12>.features and mnist-test-<hash12>.stats, recomputed
+// when the cached file is missing, corrupt, of another format version, or records another network
+// hash, dataset or N. log (nil: discarded) receives what is computed.
+func NewReference(ctx context.Context, fx FeatureExtractor, mnistDir, cacheDir string, log io.Writer) (*Reference, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	if fx.Hash() == "" {
+		return nil, errors.New("fid: NewReference: the feature network has no hash")
+	}
+	mnistDir = mnist.Dir(mnistDir)
+	r := &Reference{fx: fx, dataDir: mnistDir, cacheDir: cacheDir, log: log, floors: map[int]*Floor{}}
+	var test *mnist.Set
+	loadTest := func() (*mnist.Set, error) {
+		if test == nil {
+			var err error
+			if test, err = mnist.EnsureAndLoad(ctx, mnistDir, mnist.Test, log); err != nil {
+				return nil, err
+			}
+			if test.N != 10000 || test.Height != ImageSize || test.Width != ImageSize {
+				return nil, fmt.Errorf("fid: %s has %d images of %d×%d, want 10000 of 28×28", test.Name, test.N, test.Height, test.Width)
+			}
+		}
+		return test, nil
+	}
+	base := "mnist-test-" + hash12(fx.Hash())
+	featPath := r.cachePath(base + ".features")
+	if featPath != "" {
+		if f, err := loadFeatures(featPath, fx.Hash(), ReferenceDataset, 10000, fx.Dim()); err == nil {
+			r.testFeatures = f
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(log, "fid: recomputing the cached test features %s: %v\n", featPath, err)
+		}
+	}
+	if r.testFeatures == nil {
+		set, err := loadTest()
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if r.testFeatures, err = fx.Features(set.Images, set.N); err != nil {
+			return nil, fmt.Errorf("fid: features of the MNIST test set: %w", err)
+		}
+		if rows, cols := r.testFeatures.Dims(); rows != set.N || cols != fx.Dim() {
+			return nil, fmt.Errorf("fid: %s returned %d×%d features of the MNIST test set, want %d×%d", fx.Name(), rows, cols, set.N, fx.Dim())
+		}
+		fmt.Fprintf(log, "fid: features of the %d MNIST test images with %s %s in %.1fs\n", set.N, fx.Name(), hash12(fx.Hash()),
+			time.Since(start).Seconds())
+		if featPath != "" {
+			if err := saveFeatures(featPath, fx.Name(), fx.Hash(), ReferenceDataset, r.testFeatures); err != nil {
+				fmt.Fprintf(log, "warning: not cached: %v\n", err)
+			}
+		}
+	}
+	compute := func() (*Stats, error) {
+		s, err := ComputeStats(r.testFeatures)
+		if err != nil {
+			return nil, err
+		}
+		s.Network, s.NetworkHash, s.Dataset = fx.Name(), fx.Hash(), ReferenceDataset
+		return s, nil
+	}
+	var err error
+	if statsPath := r.cachePath(base + ".stats"); statsPath != "" {
+		var recomputed bool
+		r.TestStats, recomputed, err = CachedStats(statsPath, fx.Hash(), ReferenceDataset, 10000, compute)
+		if err != nil {
+			return nil, err
+		}
+		if recomputed {
+			fmt.Fprintf(log, "fid: reference statistics (%s, %s %s) -> %s\n", ReferenceDataset, fx.Name(), hash12(fx.Hash()), statsPath)
+		}
+	} else if r.TestStats, err = compute(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// cachePath returns the path of a cache file, or "" when caching is off.
+func (r *Reference) cachePath(name string) string {
+	if r.cacheDir == "" {
+		return ""
+	}
+	if err := os.MkdirAll(r.cacheDir, 0o755); err != nil {
+		fmt.Fprintf(r.log, "warning: cache directory: %v; not caching\n", err)
+		return ""
+	}
+	return filepath.Join(r.cacheDir, name)
+}
+
+// Network returns the feature network.
+func (r *Reference) Network() FeatureExtractor { return r.fx }
+
+// Tool describes the measurement: network name, short hash and reference set.
+func (r *Reference) Tool() string {
+	return fmt.Sprintf("%s %s vs MNIST test (10k)", r.fx.Name(), hash12(r.fx.Hash()))
+}
+
+// Floor is the measure of N real images against the reference: what a perfect generator would
+// score at that N. Real images are random subsets of the MNIST training set; FloorRepeats subsets
+// (seeds FloorSeed, FloorSeed+1, ...) are measured and summarised by mean and standard deviation,
+// so the floor also shows how much FID and KID fluctuate between samples of N images.
+type Floor struct {
+	Format      string     `json:"format"`
+	N           int        `json:"n"`
+	Dataset     string     `json:"dataset"`
+	Network     string     `json:"network"`
+	NetworkHash string     `json:"network_hash"`
+	KIDSeed     uint64     `json:"kid_seed"`
+	FID         float64    `json:"fid"`       // mean over the subsets
+	FIDStd      float64    `json:"fid_std"`   // population std over the subsets
+	KID         float64    `json:"kid"`       // mean over the subsets of their KID means
+	KIDStd      float64    `json:"kid_std"`   // std over the subsets of their KID means
+	Score       float64    `json:"score"`     // classifier score, mean over the subsets (0: not a classifier)
+	ScoreStd    float64    `json:"score_std"` // std over the subsets
+	Runs        []FloorRun `json:"runs"`
+}
+
+// FloorRun is the measure of one random training subset.
+type FloorRun struct {
+	Seed      int64           `json:"seed"` // indices training.Permutation(60000, Seed, 0)[:N]
+	FID       float64         `json:"fid"`
+	KID       KIDResult       `json:"kid"`
+	Score     float64         `json:"score"`
+	Histogram [NumClasses]int `json:"class_histogram"`
+}
+
+// FloorRepeats is the number of random training subsets of a floor.
+const FloorRepeats = 5
+
+const floorFormat = "ddpm-fid-floor-v2"
+
+// FloorDataset describes the training subsets of a floor.
+func FloorDataset(n int) string {
+	return fmt.Sprintf("mnist-train-random%d-seeds%d-%d", n, FloorSeed, FloorSeed+FloorRepeats-1)
+}
+
+// Floor returns the floor at N (2 ≤ N ≤ 60000), cached in memory and in the cache directory as
+// mnist-floor-n<N>-<hash12>.json (recomputed when it records another format, network hash, N,
+// subsets or KID seed).
+func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
+	if n < 2 || n > 60000 {
+		return nil, fmt.Errorf("fid: floor at N=%d: want 2 ≤ N ≤ 60000 training images", n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.floors[n]; ok {
+		return f, nil
+	}
+	want := Floor{Format: floorFormat, N: n, Dataset: FloorDataset(n), Network: r.fx.Name(),
+		NetworkHash: r.fx.Hash(), KIDSeed: KIDSeed}
+	path := r.cachePath(fmt.Sprintf("mnist-floor-n%d-%s.json", n, hash12(r.fx.Hash())))
+	if path != "" {
+		if data, err := os.ReadFile(path); err == nil {
+			var f Floor
+			if json.Unmarshal(data, &f) == nil && f.Format == want.Format && f.N == n && f.Dataset == want.Dataset &&
+				f.NetworkHash == want.NetworkHash && f.KIDSeed == want.KIDSeed && len(f.Runs) == FloorRepeats &&
+				!math.IsNaN(f.FID) {
+				r.floors[n] = &f
+				return &f, nil
+			}
+			fmt.Fprintf(r.log, "fid: recomputing the stale floor cache %s\n", path)
+		}
+	}
+	if r.train == nil {
+		var err error
+		if r.train, err = mnist.EnsureAndLoad(ctx, r.dataDir, mnist.Train, r.log); err != nil {
+			return nil, err
+		}
+	}
+	if n > r.train.N {
+		return nil, fmt.Errorf("fid: floor at N=%d: the training set has only %d images", n, r.train.N)
+	}
+	start := time.Now()
+	f := want
+	for k := range FloorRepeats {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		seed := FloorSeed + int64(k)
+		sub := r.train.Subset(training.Permutation(r.train.N, seed, 0)[:n])
+		m, err := r.measure(sub.Images, n, nil, fmt.Sprintf("mnist-train-random%d-seed%d", n, seed))
+		if err != nil {
+			return nil, fmt.Errorf("fid: floor at N=%d: %w", n, err)
+		}
+		f.Runs = append(f.Runs, FloorRun{Seed: seed, FID: m.FID.FID, KID: m.KID, Score: m.Score, Histogram: m.Histogram})
+	}
+	var fids, kids, scores []float64
+	for _, run := range f.Runs {
+		fids, kids, scores = append(fids, run.FID), append(kids, run.KID.Mean), append(scores, run.Score)
+	}
+	f.FID, f.FIDStd = meanStd(fids)
+	f.KID, f.KIDStd = meanStd(kids)
+	f.Score, f.ScoreStd = meanStd(scores)
+	fmt.Fprintf(r.log, "fid: floor at N=%d (%d random training subsets): FID %.4g ± %.2g, KID %.3g ± %.2g in %.1fs\n",
+		n, FloorRepeats, f.FID, f.FIDStd, f.KID, f.KIDStd, time.Since(start).Seconds())
+	if path != "" {
+		data, _ := json.MarshalIndent(&f, "", "  ")
+		if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err }); err != nil {
+			fmt.Fprintf(r.log, "warning: floor not cached: %v\n", err)
+		}
+	}
+	r.floors[n] = &f
+	return &f, nil
+}
+
+// meanStd returns the mean and population standard deviation of xs.
+func meanStd(xs []float64) (mean, std float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)))
+}
+
+// Measurement is what [Reference.Measure] reports about N images.
+type Measurement struct {
+	N   int
+	FID Result    // FID against the reference, with its diagnostics and warnings
+	KID KIDResult // KID against the reference features
+	// Classifier measures (zero when the network is not a Classifier).
+	Score, ScoreStd float64         // classifier score (Inception-Score-like), mean ± std over splits
+	Histogram       [NumClasses]int // images per predicted class
+	// Accuracy is the fraction of images classified as their requested label (NaN without labels).
+	Accuracy float64
+	Floor    *Floor // real-data floor at the same N (nil if N > 60000)
+}
+
+// Measure validates n images (flat n×28×28 in [-1, 1], see [CheckImages]) and measures them
+// against the reference: FID, KID, classifier score, class histogram, the accuracy of the
+// classifier on the requested labels (nil: none; else n labels in 0..9) and the floor at N.
+func (r *Reference) Measure(ctx context.Context, images []float32, n int, labels []int) (*Measurement, error) {
+	if n < 2 {
+		return nil, fmt.Errorf("fid: need N ≥ 2 images for a covariance, got %d", n)
+	}
+	if labels != nil {
+		if len(labels) != n {
+			return nil, fmt.Errorf("fid: %d labels for %d images", len(labels), n)
+		}
+		for i, l := range labels {
+			if l < 0 || l >= NumClasses {
+				return nil, fmt.Errorf("fid: label %d of image %d is not a digit class 0..9", l, i)
+			}
+		}
+	}
+	m, err := r.measure(images, n, labels, "samples")
+	if err != nil {
+		return nil, err
+	}
+	if n <= 60000 {
+		if m.Floor, err = r.Floor(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (r *Reference) measure(images []float32, n int, labels []int, dataset string) (*Measurement, error) {
+	if err := CheckImages(images, n); err != nil {
+		return nil, err
+	}
+	feats, probs, err := outputs(r.fx, images, n)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ComputeStats(feats)
+	if err != nil {
+		return nil, err
+	}
+	s.Network, s.NetworkHash, s.Dataset = r.fx.Name(), r.fx.Hash(), fmt.Sprintf("%s-%d", dataset, n)
+	m := &Measurement{N: n, Accuracy: math.NaN()}
+	if m.FID, err = FID(s, r.TestStats); err != nil {
+		return nil, err
+	}
+	if m.KID, err = KID(feats, r.testFeatures, KIDOptions{Seed: KIDSeed}); err != nil {
+		return nil, err
+	}
+	if probs != nil {
+		if m.Score, m.ScoreStd, err = InceptionScore(probs, min(ScoreSplits, n)); err != nil {
+			return nil, err
+		}
+		m.Histogram = ClassHistogram(probs)
+		if labels != nil {
+			m.Accuracy = Accuracy(probs, labels)
+		}
+	}
+	return m, nil
+}
+
+// outputs returns the features and, when fx is also a Classifier, the class probabilities (nil
+// otherwise), in one pass for a *Network.
+func outputs(fx FeatureExtractor, images []float32, n int) (feats, probs *mat.Dense, err error) {
+	if net, ok := fx.(*Network); ok {
+		return net.Outputs(images, n)
+	}
+	if feats, err = fx.Features(images, n); err != nil {
+		return nil, nil, fmt.Errorf("fid: %s features: %w", fx.Name(), err)
+	}
+	if r, c := feats.Dims(); r != n || c != fx.Dim() {
+		return nil, nil, fmt.Errorf("fid: %s returned %d×%d features, want %d×%d", fx.Name(), r, c, n, fx.Dim())
+	}
+	if cl, ok := fx.(Classifier); ok {
+		if probs, err = cl.Probabilities(images, n); err != nil {
+			return nil, nil, fmt.Errorf("fid: %s probabilities: %w", fx.Name(), err)
+		}
+		if err := checkProbs(probs); err != nil {
+			return nil, nil, err
+		}
+		if r, c := probs.Dims(); r != n || c != NumClasses {
+			return nil, nil, fmt.Errorf("fid: %s returned %d×%d probabilities, want %d×10", fx.Name(), r, c, n)
+		}
+	}
+	return feats, probs, nil
+}
