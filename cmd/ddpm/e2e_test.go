@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,21 @@ func TestQuickRecipeEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A slim export loads like the run it came from and samples the same images (the EMA weights).
+	exported := filepath.Join(dir, "exported")
+	run(t, bin, 0, "export", "--model", model, "--out", exported)
+	png2, npy2 := filepath.Join(dir, "e.png"), filepath.Join(dir, "e.npy")
+	run(t, bin, 0, "sample", "--model", exported, "--backend", "go", "--n", "12", "--sampler", "ddim", "--steps", "10",
+		"--out", png2, "--npy", npy2)
+	images2, _, err := fid.ReadNpyImages(npy2)
+	if err != nil || !slices.Equal(images, images2) {
+		t.Errorf("samples of the exported model differ from the run's (err %v)", err)
+	}
+	if full, slim := dirSize(t, filepath.Join(model, "checkpoints")), dirSize(t, filepath.Join(exported, "checkpoints")); slim*2 > full {
+		t.Errorf("export is %d bytes, the training checkpoints %d: want less than half", slim, full)
+	}
+	run(t, bin, -1, "export", "--model", model, "--out", exported) // refuses to overwrite
+
 	runDir := filepath.Join(dir, "run")
 	out = run(t, bin, 0, append([]string{"run", "--recipe", "quick", "--out", runDir, "--sample-n", "16",
 		"--fid-samples", "0"}, shrink...)...)
@@ -70,6 +86,21 @@ func TestQuickRecipeEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "training already complete") {
 		t.Errorf("a second run did not reuse the training:\n%s", out)
 	}
+}
+
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func checkPNG(t *testing.T, path string) {

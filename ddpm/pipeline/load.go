@@ -53,8 +53,37 @@ func LoadTrained(dir string, preferEMA bool) (*Trained, error) {
 	}
 	return &Trained{
 		Model: &diffusion.Model{Net: state.Recipe.Net, Schedule: sched},
-		Store: store, State: state, Checkpoint: stepDir, EMA: useEMA,
+		Store: store, State: state, Checkpoint: stepDir, EMA: useEMA || state.Exported == "ema",
 	}, nil
+}
+
+// Export writes a slim checkpoint of a trained model into outDir/checkpoints: only the network
+// weights (the EMA ones when preferEMA and available) and the training state (recipe, loss
+// history), about 4 bytes per parameter, for shipping in the repository. It loads like any run
+// directory (LoadTrained, `ddpm sample --model`), but cannot be resumed.
+func Export(runDir, outDir string, preferEMA bool) (string, error) {
+	t, err := LoadTrained(runDir, preferEMA)
+	if err != nil {
+		return "", err
+	}
+	if t.State.Exported != "" {
+		return "", fmt.Errorf("%s is already an exported model", runDir)
+	}
+	t.State.Exported = map[bool]string{true: "ema", false: "raw"}[t.EMA]
+	if found, _ := ckpt.Latest(filepath.Join(outDir, training.CheckpointsDir)); found != nil {
+		return "", fmt.Errorf("%s already holds a model (step %d): choose an empty directory", outDir, found.Step)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create %s: %w", outDir, err)
+	}
+	if err := training.WriteFileAtomic(filepath.Join(outDir, "recipe.json"), t.State.Recipe.JSON()); err != nil {
+		return "", err
+	}
+	w, err := ckpt.NewWriter(filepath.Join(outDir, training.CheckpointsDir), t.Store, 1)
+	if err != nil {
+		return "", err
+	}
+	return w.Save(t.State.Step, t.State)
 }
 
 // resolveCheckpoint accepts a run directory (with checkpoints/), a checkpoints directory or a

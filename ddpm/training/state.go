@@ -20,6 +20,9 @@ type State struct {
 	Backend      string    `json:"backend"`
 	TrainSeconds float64   `json:"train_seconds"` // wall time of the optimisation steps, over all sessions
 	Parameters   int       `json:"parameters"`    // trainable network parameters
+	// Exported is "ema" or "raw" for a slim checkpoint written by pipeline.Export that holds only
+	// those network weights (no optimiser state: it cannot be resumed); "" for a training checkpoint.
+	Exported string `json:"exported,omitempty"`
 }
 
 // Epoch is the (0-based) epoch of the next step.
