@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
@@ -30,12 +31,13 @@ func runSample(ctx context.Context, args []string) error {
 	seed := fs.Int64("seed", 1, "seed of the sampler's noise")
 	class := fs.String("class", "", "class(es) to draw: one digit (all samples), or a comma list cycled over the samples")
 	grid := fs.String("grid", "", "\"classes\": a 10×10 grid, one row per class, each column from the same starting noise")
-	guidance := fs.String("guidance", "none", "none, cfg:W (classifier-free, conditional models) or classifier:S")
+	guidance := fs.String("guidance", "none", "none, cfg:W (classifier-free, conditional models) or classifier:S (with --classifier)")
+	clfDir := fs.String("classifier", "", "noisy classifier for --guidance classifier:S (a `ddpm train-classifier` run directory)")
 	ema := fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)")
 	out := fs.String("out", "", "PNG grid path (default <model>/sample.png)")
 	npy := fs.String("npy", "", ".npy path (default <model>/sample.npy; \"-\" to skip)")
 	trajectory := fs.String("trajectory", "", "also write the denoising trajectory of the first samples to this PNG")
-	batch := fs.Int("batch", sampler.DefaultBatchSize, "images denoised together")
+	batch := fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)")
 	backendCfg := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -64,6 +66,19 @@ func runSample(ctx context.Context, args []string) error {
 		o.Record = pipeline.TrajectorySteps(trained.Model.Schedule.T, 10)
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
+	if *clfDir != "" {
+		clf, err := classifier.Load(*clfDir)
+		if err != nil {
+			return err
+		}
+		if err := s.WithClassifier(clf.Classifier, clf.Store); err != nil {
+			return fmt.Errorf("--classifier %s: %w", *clfDir, err)
+		}
+		fmt.Fprintf(os.Stderr, "noisy classifier %s (%s)\n", clf.Checkpoint, clf.State.Spec.Schedule)
+		if g.Kind != "classifier" {
+			fmt.Fprintf(os.Stderr, "warning: --classifier is used only with --guidance classifier:S (got %s)\n", g)
+		}
+	}
 	if *out == "" {
 		*out = filepath.Join(*modelDir, "sample.png")
 	}

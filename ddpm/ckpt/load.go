@@ -132,3 +132,29 @@ func ReadState(stepDir string, state any) error {
 	}
 	return nil
 }
+
+// RunSubdir is the sub-directory of a run directory that holds its checkpoints.
+const RunSubdir = "checkpoints"
+
+// Resolve finds the checkpoint to load from dir, which may be a run directory (checkpoints in
+// RunSubdir), a checkpoints directory, or one step directory. It returns the newest intact step
+// directory, and the newer damaged ones that were skipped with the reason. A missing dir is an error
+// wrapping fs.ErrNotExist.
+func Resolve(dir string) (stepDir string, skipped []error, err error) {
+	if _, err := os.Stat(dir); err != nil {
+		return "", nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, manifestName)); err == nil {
+		return dir, nil, nil
+	}
+	for _, d := range []string{filepath.Join(dir, RunSubdir), dir} {
+		found, err := Latest(d)
+		if err != nil {
+			return "", nil, err
+		}
+		if found != nil {
+			return found.Dir, found.Skipped, nil
+		}
+	}
+	return "", nil, fmt.Errorf("no checkpoint in %s (looked for %s/step-*/ and step-*/)", dir, RunSubdir)
+}

@@ -42,13 +42,12 @@ func CheckEta(eta float64) error {
 //   - xt, epsHat, z: [B, H, W, C]; t, tPrev: [B] int32 with 0 ≤ tPrev < t ≤ T
 //   - outputs: x_t' and x̂_0
 func DDIMStep(s *schedule.Schedule, xt, t, tPrev, epsHat, z *Node, eta float64, clip bool) (prev, x0Hat *Node) {
-	g := xt.Graph()
 	x0Hat = PredictX0(s, xt, t, epsHat)
 	if clip {
 		x0Hat = ClipScalar(x0Hat, -1, 1)
 	}
-	abT := perExample(g, s.AlphaBar, t, xt)
-	abPrev := perExample(g, s.AlphaBar, tPrev, xt)
+	abT := PerExample(s.AlphaBar, t, xt)
+	abPrev := PerExample(s.AlphaBar, tPrev, xt)
 	one := OnesLike(abT)
 	sigma := MulScalar(Sqrt(Mul(Div(Sub(one, abPrev), Sub(one, abT)), Sub(one, Div(abT, abPrev)))), eta)
 	dirCoef := Sqrt(Max(Sub(Sub(one, abPrev), Square(sigma)), ZerosLike(abT)))

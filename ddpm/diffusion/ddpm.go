@@ -27,11 +27,16 @@ func ParseVariance(s string) (ReverseVariance, error) {
 	return "", fmt.Errorf("unknown DDPM variance %q: want %q (σ²=β_t) or %q (σ²=β̃_t)", s, BetaVariance, PosteriorVariance)
 }
 
-func (v ReverseVariance) table(s *schedule.Schedule) []float64 {
+// StepVariances is σ_t² of DDPMStep's noise for t = 0..T: β_t or β̃_t, and 0 at t ≤ 1 (no noise is
+// added at the last step).
+func StepVariances(s *schedule.Schedule, v ReverseVariance) []float64 {
+	table := s.Beta
 	if v == PosteriorVariance {
-		return s.PosteriorVariance
+		table = s.PosteriorVariance
 	}
-	return s.Beta
+	out := make([]float64, len(table))
+	copy(out[2:], table[2:])
+	return out
 }
 
 // DDPMStep is one ancestral sampling step from x_t to x_{t−1}:
@@ -46,19 +51,16 @@ func (v ReverseVariance) table(s *schedule.Schedule) []float64 {
 //   - t: [B] int32 in 1..T
 //   - outputs: x_{t−1} and x̂_0, both [B, H, W, C]
 func DDPMStep(s *schedule.Schedule, xt, t, epsHat, z *Node, v ReverseVariance, clip bool) (prev, x0Hat *Node) {
-	g := xt.Graph()
 	x0Hat = PredictX0(s, xt, t, epsHat)
 	if clip {
 		x0Hat = ClipScalar(x0Hat, -1, 1)
 	}
-	mean := Add(Mul(perExample(g, s.PosteriorCoefX0, t, xt), x0Hat), Mul(perExample(g, s.PosteriorCoefXt, t, xt), xt))
-	sigmas := make([]float64, len(s.Beta))
-	for i, variance := range v.table(s) {
-		if i > 1 { // no noise is added at the last step (t = 1)
-			sigmas[i] = sqrt(variance)
-		}
+	mean := Add(Mul(PerExample(s.PosteriorCoefX0, t, xt), x0Hat), Mul(PerExample(s.PosteriorCoefXt, t, xt), xt))
+	sigmas := StepVariances(s, v)
+	for i, variance := range sigmas {
+		sigmas[i] = sqrt(variance)
 	}
-	prev = Add(mean, Mul(perExample(g, sigmas, t, xt), z))
+	prev = Add(mean, Mul(PerExample(sigmas, t, xt), z))
 	return prev, x0Hat
 }
 

@@ -23,8 +23,10 @@ func table(g *Graph, values []float64) *Node {
 	return Const(g, f)
 }
 
-// perExample gathers table[t] for each example and shapes it to broadcast over like: [B, 1, 1, 1].
-func perExample(g *Graph, values []float64, t *Node, like *Node) *Node {
+// PerExample gathers values[t] (a float64 table indexed by t = 0..T) for each example, as float32
+// shaped to broadcast over like: [B, 1, 1, 1].
+func PerExample(values []float64, t *Node, like *Node) *Node {
+	g := t.Graph()
 	if t.DType() != dtypes.Int32 || t.Rank() != 1 {
 		exceptions.Panicf("diffusion: t must be [B] int32, got %s", t.Shape())
 	}
@@ -43,17 +45,15 @@ func perExample(g *Graph, values []float64, t *Node, like *Node) *Node {
 //   - t: [B] int32 in 1..T (0 returns x0)
 //   - output: [B, H, W, C]
 func AddNoise(s *schedule.Schedule, x0, t, eps *Node) *Node {
-	g := x0.Graph()
-	a := perExample(g, s.SqrtAlphaBar, t, x0)
-	b := perExample(g, s.SqrtOneMinusAlpha, t, x0)
+	a := PerExample(s.SqrtAlphaBar, t, x0)
+	b := PerExample(s.SqrtOneMinusAlpha, t, x0)
 	return Add(Mul(a, x0), Mul(b, eps))
 }
 
 // PredictX0 inverts AddNoise with the predicted noise: x̂_0 = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t.
 func PredictX0(s *schedule.Schedule, xt, t, epsHat *Node) *Node {
-	g := xt.Graph()
-	a := perExample(g, s.SqrtAlphaBar, t, xt)
-	b := perExample(g, s.SqrtOneMinusAlpha, t, xt)
+	a := PerExample(s.SqrtAlphaBar, t, xt)
+	b := PerExample(s.SqrtOneMinusAlpha, t, xt)
 	return Div(Sub(xt, Mul(b, epsHat)), a)
 }
 

@@ -86,31 +86,17 @@ func Export(runDir, outDir string, preferEMA bool) (string, error) {
 	return w.Save(t.State.Step, t.State)
 }
 
-// resolveCheckpoint accepts a run directory (with checkpoints/), a checkpoints directory or a
-// step directory, and returns the step directory to load.
+// resolveCheckpoint returns the step directory to load from dir (see ckpt.Resolve), warning about
+// damaged checkpoints it skipped.
 func resolveCheckpoint(dir string) (string, error) {
-	if _, err := os.Stat(dir); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("model directory %s does not exist (train one with `ddpm train --out %s`)", dir, dir)
-		}
-		return "", err
+	stepDir, skipped, err := ckpt.Resolve(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("model directory %s does not exist (train one with `ddpm train --out %s`)", dir, dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err == nil {
-		return dir, nil
+	for _, s := range skipped {
+		fmt.Fprintf(os.Stderr, "warning: skipping a damaged checkpoint: %v\n", s)
 	}
-	for _, d := range []string{filepath.Join(dir, training.CheckpointsDir), dir} {
-		found, err := ckpt.Latest(d)
-		if err != nil {
-			return "", err
-		}
-		if found != nil {
-			for _, s := range found.Skipped {
-				fmt.Fprintf(os.Stderr, "warning: skipping a damaged checkpoint: %v\n", s)
-			}
-			return found.Dir, nil
-		}
-	}
-	return "", fmt.Errorf("no checkpoint in %s (looked for %s/step-*/ and step-*/)", dir, training.CheckpointsDir)
+	return stepDir, err
 }
 
 // CheckWritable verifies, before any long computation, that a file can be created at path (its

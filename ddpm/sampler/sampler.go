@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/progress"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
@@ -49,6 +51,9 @@ type Sampler struct {
 	store   *model.Store
 	model   *diffusion.Model
 	execs   map[string]*model.Exec
+	// clf is the noisy classifier of classifier guidance (nil if none is attached); its weights
+	// are in store under classifier.Scope.
+	clf *classifier.Classifier
 }
 
 // New returns a sampler. Graphs are compiled on first use and reused.
@@ -59,6 +64,56 @@ func New(b compute.Backend, store *model.Store, m *diffusion.Model) *Sampler {
 // Model returns the sampler's model.
 func (s *Sampler) Model() *diffusion.Model { return s.model }
 
+// WithClassifier attaches the noisy classifier c for classifier guidance (Options.Guidance
+// "classifier:S"); it works with unconditional and conditional models. c's noise schedule must
+// be the model's (same T and β_t), else it is an error saying what differs.
+//
+// weights holds c's variables under classifier.Scope (e.g. classifier.Trained.Store): they are
+// copied into the sampler's store, replacing a classifier attached before. With weights nil (or
+// the sampler's own store) the sampler's store is used as it is: variables missing there are
+// created by their initialisers when a graph first uses them (an untrained classifier, for tests).
+func (s *Sampler) WithClassifier(c *classifier.Classifier, weights *model.Store) error {
+	if err := c.Net.Validate(); err != nil {
+		return err
+	}
+	if err := c.CheckSchedule(s.model.Schedule); err != nil {
+		return err
+	}
+	if weights != nil && weights != s.store {
+		if err := s.store.DeleteVariablesInScope(classifier.Scope); err != nil {
+			return err
+		}
+		n := 0
+		for v := range weights.IterVariables() {
+			if !strings.HasPrefix(v.Path(), classifier.Scope+"/") {
+				continue
+			}
+			clone, err := v.MustValue().LocalClone()
+			if err != nil {
+				return fmt.Errorf("sampler: copying the classifier's %s: %w", v.Path(), err)
+			}
+			nv, err := s.store.CreateVariable(v.Path(), clone)
+			if err != nil {
+				return fmt.Errorf("sampler: %w", err)
+			}
+			nv.SetTrainable(false)
+			n++
+		}
+		if n == 0 {
+			return fmt.Errorf("sampler: the classifier's store has no weights under %s", classifier.Scope)
+		}
+	}
+	s.clf = c
+	for key, e := range s.execs { // graphs compiled before may hold another classifier
+		e.Finalize()
+		delete(s.execs, key)
+	}
+	return nil
+}
+
+// Classifier returns the attached noisy classifier (nil if none).
+func (s *Sampler) Classifier() *classifier.Classifier { return s.clf }
+
 // Sample draws n images. labels (nil, or n values in [0, NumClasses)) requests classes.
 func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, log io.Writer) (*Result, error) {
 	if n < 1 {
@@ -67,7 +122,7 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 	if labels != nil && len(labels) != n {
 		return nil, fmt.Errorf("%d labels for %d samples", len(labels), n)
 	}
-	if err := o.Validate(s.model, len(labels)); err != nil {
+	if err := o.Validate(s.model, len(labels), s.clf); err != nil {
 		return nil, err
 	}
 	if s.model.Conditional() || o.Guidance.Kind == "classifier" {
@@ -78,7 +133,7 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 		}
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = DefaultBatchSize
+		o.BatchSize = DefaultBatchSize(s.backend)
 	}
 	steps := s.visitedSteps(o)
 	res := &Result{N: n, Images: make([]float32, 0, n*Pixels), Labels: slices.Clone(labels)}
@@ -145,7 +200,7 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 		return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
 	}
 	x, rng := outs[0], outs[1]
-	labelsT := s.labelTensor(b, labels)
+	labelsT := s.labelTensor(b, labels, o.Guidance)
 	stepExec, err := s.exec("step", b, o, s.stepGraph(b, o))
 	if err != nil {
 		return nil, err
@@ -182,10 +237,11 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 	return images, nil
 }
 
-// labelTensor is the [b] int32 label input of a conditional model: the requested classes, or the
-// "no class" token when none were requested. Nil for unconditional models.
-func (s *Sampler) labelTensor(b int, labels []int) *tensors.Tensor {
-	if !s.model.Conditional() {
+// labelTensor is the [b] int32 label input of the step: for a conditional model the requested
+// classes, or the "no class" token when none were requested; for classifier guidance the requested
+// classes. Nil when neither needs labels.
+func (s *Sampler) labelTensor(b int, labels []int, g Guidance) *tensors.Tensor {
+	if !s.model.Conditional() && g.Kind != "classifier" {
 		return nil
 	}
 	l := make([]int32, b)

@@ -1,6 +1,7 @@
 package sampler
 
 import (
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute/dtypes"
@@ -9,26 +10,54 @@ import (
 )
 
 // stepGraph builds one reverse step: inputs x_t [b,28,28,1], rng, t and t' (int32 scalars) and, for
-// conditional models, labels [b] int32; outputs x_t', x̂_0 and the new rng state.
+// conditional models or classifier guidance, labels [b] int32; outputs x_t', x̂_0 and the new rng
+// state.
+//
+// Classifier guidance (Dhariwal & Nichol 2021), with g = ∇ₓ log p(y | x_t, t) of the noisy
+// classifier, taken by GoMLX's autodiff in this graph:
+//
+//	DDPM (Alg. 1): x_{t−1} = μ + s·σ_t²·g + σ_t·z, with σ_t² the variance of the step's noise
+//	               (β_t or β̃_t; 0 at t = 1, where no noise is added, so the last step is unguided)
+//	DDIM (Alg. 2): ε̂' = ε̂ − s·√(1−ᾱ_t)·g, then the DDIM step with ε̂' (x̂_0 included)
 func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Node {
 	return func(scope *model.Scope, in []*Node) []*Node {
 		x, rng := in[0], in[1]
 		t := BroadcastToDims(in[2], b)
 		tPrev := BroadcastToDims(in[3], b)
-		var labels *Node
+		var labels, modelLabels *Node
 		if len(in) > 4 {
 			labels = in[4]
 		}
-		eps := s.epsilon(scope.In(training.ModelScopeName), x, t, labels, o.Guidance)
+		if s.model.Conditional() {
+			modelLabels = labels
+		}
+		eps := s.epsilon(scope.In(training.ModelScopeName), x, t, modelLabels, o.Guidance)
+		var shift *Node // s·g, nil without classifier guidance
+		if o.Guidance.Kind == "classifier" && o.Guidance.Scale != 0 {
+			shift = MulScalar(s.classifierGradient(scope, x, t, labels), o.Guidance.Scale)
+		}
 		rng, z := RandomNormal(rng, x.Shape())
+		sched := s.model.Schedule
 		var prev, x0 *Node
 		if o.Method == "ddim" {
-			prev, x0 = diffusion.DDIMStep(s.model.Schedule, x, t, tPrev, eps, z, o.Eta, o.ClipX0)
+			if shift != nil {
+				eps = Sub(eps, Mul(diffusion.PerExample(sched.SqrtOneMinusAlpha, t, x), shift))
+			}
+			prev, x0 = diffusion.DDIMStep(sched, x, t, tPrev, eps, z, o.Eta, o.ClipX0)
 		} else {
-			prev, x0 = diffusion.DDPMStep(s.model.Schedule, x, t, eps, z, o.Variance, o.ClipX0)
+			prev, x0 = diffusion.DDPMStep(sched, x, t, eps, z, o.Variance, o.ClipX0)
+			if shift != nil {
+				prev = Add(prev, Mul(diffusion.PerExample(diffusion.StepVariances(sched, o.Variance), t, x), shift))
+			}
 		}
 		return []*Node{prev, x0, rng}
 	}
+}
+
+// classifierGradient is g = ∇ₓ log p(y | x_t, t) of the attached noisy classifier, per example:
+// the gradient used by the guided step.
+func (s *Sampler) classifierGradient(scope *model.Scope, x, t, labels *Node) *Node {
+	return s.clf.GradLogProb(scope.In(classifier.ScopeName), x, t, labels)
 }
 
 // epsilon is the guided noise prediction. Classifier-free guidance evaluates the conditional and

@@ -33,7 +33,7 @@ import (
 )
 
 // CheckpointsDir is the sub-directory of a run directory that holds its checkpoints.
-const CheckpointsDir = "checkpoints"
+const CheckpointsDir = ckpt.RunSubdir
 
 // Options configures Run.
 type Options struct {
