@@ -32,12 +32,18 @@ func CheckEta(eta float64) error {
 
 // DDIMStep goes from x_t to x_{t'} (t' < t, t' = 0 is clean data) as Song et al. 2021 (eq. 12):
 //
-//	x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, optionally clipped to [−1, 1]
+//	x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, optionally clipped to [−1, 1], and then
+//	ε̂ ← (x_t − √ᾱ_t·x̂_0)/√(1−ᾱ_t) so that x̂_0 and ε̂ stay consistent with x_t
 //	σ = η·√((1−ᾱ_t')/(1−ᾱ_t))·√(1 − ᾱ_t/ᾱ_t')
 //	x_t' = √ᾱ_t'·x̂_0 + √(1−ᾱ_t'−σ²)·ε̂ + σ·z
 //
 // With η = 1 and t' = t−1, σ² = β̃_t and the step is DDPM's ancestral step with σ_t² = β̃_t; with
 // η = 0 it is deterministic.
+//
+// Recomputing ε̂ after clipping follows OpenAI's guided-diffusion (ddim_sample uses
+// _predict_eps_from_xstart on the clipped x̂_0). Without it, at large t, where x̂_0 amplifies the
+// error of ε̂ by 1/√ᾱ_t (≈ 150 at t = T for linear β 1e-4→0.1, T = 200), the update mixes a
+// clipped x̂_0 with an unclipped ε̂ and the chain drifts into grid-like artifacts.
 //
 //   - xt, epsHat, z: [B, H, W, C]; t, tPrev: [B] int32 with 0 ≤ tPrev < t ≤ T
 //   - outputs: x_t' and x̂_0
@@ -45,6 +51,7 @@ func DDIMStep(s *schedule.Schedule, xt, t, tPrev, epsHat, z *Node, eta float64, 
 	x0Hat = PredictX0(s, xt, t, epsHat)
 	if clip {
 		x0Hat = ClipScalar(x0Hat, -1, 1)
+		epsHat = Div(Sub(xt, Mul(PerExample(s.SqrtAlphaBar, t, xt), x0Hat)), PerExample(s.SqrtOneMinusAlpha, t, xt))
 	}
 	abT := PerExample(s.AlphaBar, t, xt)
 	abPrev := PerExample(s.AlphaBar, tPrev, xt)

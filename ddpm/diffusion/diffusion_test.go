@@ -229,3 +229,38 @@ func TestDDIMTimesteps(t *testing.T) {
 		}
 	}
 }
+
+// TestDDIMClipRecomputesEpsilon: with clipping, the DDIM update uses ε̂ recomputed from the clipped
+// x̂_0, so that x̂_0 and ε̂ stay consistent with x_t (guided-diffusion's ddim_sample). Checked in
+// float64 at a large t, where x̂_0 needs clipping.
+func TestDDIMClipRecomputesEpsilon(t *testing.T) {
+	s := schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: 200, Beta1: 1e-4, BetaT: 0.1})
+	xt, eps, z := []float32{0.9, -1.3, 0.2}, []float32{0.7, -1.1, 0.4}, []float32{0.3, -0.6, 1.2}
+	steps, prevSteps := []int32{200, 150, 40}, []int32{196, 120, 0}
+	const eta = 0.5
+	exec, err := NewExec(goBackend(t), func(xt, tt, tp, eps, z *Node) *Node {
+		prev, _ := DDIMStep(s, xt, tt, tp, eps, z, eta, true)
+		return prev
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call1(tensors.FromFlatDataAndDimensions(xt, 3, 1, 1, 1), tensors.FromFlatDataAndDimensions(steps, 3),
+		tensors.FromFlatDataAndDimensions(prevSteps, 3), tensors.FromFlatDataAndDimensions(eps, 3, 1, 1, 1),
+		tensors.FromFlatDataAndDimensions(z, 3, 1, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float32](out)
+	for i := range xt {
+		ab, abP := s.AlphaBar[steps[i]], s.AlphaBar[prevSteps[i]]
+		x0 := (float64(xt[i]) - math.Sqrt(1-ab)*float64(eps[i])) / math.Sqrt(ab)
+		x0 = math.Max(-1, math.Min(1, x0))
+		e := (float64(xt[i]) - math.Sqrt(ab)*x0) / math.Sqrt(1-ab)
+		sigma := eta * math.Sqrt((1-abP)/(1-ab)*(1-ab/abP))
+		want := math.Sqrt(abP)*x0 + math.Sqrt(1-abP-sigma*sigma)*e + sigma*float64(z[i])
+		if d := math.Abs(float64(got[i]) - want); d > 2e-5*(1+math.Abs(want)) {
+			t.Errorf("t=%d→%d: x_t' = %g, want %g", steps[i], prevSteps[i], got[i], want)
+		}
+	}
+}
