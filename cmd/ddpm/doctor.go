@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 )
 
@@ -16,8 +17,16 @@ func init() {
 func runDoctor(ctx context.Context, args []string) error {
 	fs := newFlags("doctor", "[--backend CONFIG] [--data DIR]")
 	backendCfg, data := backendFlag(fs), dataFlag(fs)
+	install := fs.Bool("install-plugins", false, "first install the PJRT plugins for this machine with go-xla's installer "+
+		"(CPU, and CUDA when an NVIDIA GPU is present) into ~/.local/lib/go-xla; needs network access")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *install {
+		fmt.Println("installing PJRT plugins with go-xla's installer (needs network access)...")
+		if err := backend.InstallPlugins(); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("go %s %s/%s, %d CPUs\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	b, info, err := openBackend(*backendCfg)

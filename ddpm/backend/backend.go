@@ -49,6 +49,20 @@ func (i Info) String() string {
 // binary was built without XLA support (-tags noxla). Set by xla.go.
 var xlaPlugins func() []string
 
+// installPlugins runs go-xla's plugin installer; nil without XLA support. Set by xla.go.
+var installPlugins func() error
+
+// InstallPlugins downloads and installs the PJRT plugins for this machine with go-xla's own
+// installer (installer.AutoInstall: the CPU plugin, and the CUDA plugin with NVIDIA's libraries
+// from PyPI's JAX packages when an NVIDIA GPU is present) into ~/.local/lib/go-xla. It needs network
+// access; Open never calls it.
+func InstallPlugins() error {
+	if installPlugins == nil {
+		return fmt.Errorf("this binary was built without XLA support (-tags noxla)")
+	}
+	return installPlugins()
+}
+
 // Open returns the backend chosen as described in the package documentation. config, when not
 // empty, is an explicit choice (as $GOMLX_BACKEND, e.g. "go", "xla:cuda", "xla:/path/plugin.so").
 func Open(config string) (compute.Backend, Info, error) {
