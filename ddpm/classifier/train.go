@@ -2,29 +2,23 @@ package classifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/layers"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
-	"github.com/ddpm-go/ddpm/ddpm/progress"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // Format marks a noisy-classifier checkpoint (State.Format), so that a diffusion model's run
@@ -107,22 +101,12 @@ type LevelAccuracy struct {
 
 // State is the training state kept in every checkpoint (state.json).
 type State struct {
-	Format        string    `json:"format"`
-	Spec          Spec      `json:"spec"`
-	Step          int64     `json:"step"`
-	StepsPerEpoch int       `json:"steps_per_epoch"`
-	TotalSteps    int64     `json:"total_steps"`
-	Losses        []float32 `json:"losses"` // batch loss of every step
-	EpochLosses   []float64 `json:"epoch_losses"`
+	Format string `json:"format"`
+	Spec   Spec   `json:"spec"`
+	training.Progress
 	// TestAccuracy is measured on the test split when training completes (see EvalSteps).
 	TestAccuracy []LevelAccuracy `json:"test_accuracy,omitempty"`
-	Backend      string          `json:"backend"`
-	TrainSeconds float64         `json:"train_seconds"`
-	Parameters   int             `json:"parameters"`
 }
-
-// Done reports whether all epochs are complete.
-func (s *State) Done() bool { return s.Step >= s.TotalSteps }
 
 // EvalSteps are the diffusion steps of the accuracy report: 1, T/4, T/2 and T.
 func EvalSteps(T int) []int {
@@ -180,32 +164,15 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if log == nil {
 		log = os.Stdout
 	}
-	if o.Dir == "" {
-		return nil, errors.New("classifier: no run directory given")
-	}
-	ckDir := filepath.Join(o.Dir, training.CheckpointsDir)
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("run directory %s cannot be created: %w", o.Dir, err)
-	}
-	found, err := ckpt.Latest(ckDir)
-	if err != nil && o.Resume {
-		return nil, err
-	}
-	if found != nil && !o.Resume {
-		return nil, fmt.Errorf("run directory %s already holds a checkpoint (step %d): pass --resume to continue it, "+
-			"or choose another --out", o.Dir, found.Step)
-	}
 	sched := schedule.MustNew(spec.Schedule)
 	clf := &Classifier{Net: spec.Net, Schedule: sched, Conv: o.Conv}
 	data := o.Data
+	var err error
 	if data == nil {
 		if data, err = training.LoadTrainingSet(ctx, recipe.Train{Dataset: spec.Train.Dataset,
 			TrainExamples: spec.Train.TrainExamples}, o.DataDir, log); err != nil {
 			return nil, err
 		}
-	}
-	if data.N < spec.Train.BatchSize {
-		return nil, fmt.Errorf("training set %s has %d images, fewer than one batch (%d)", data.Name, data.N, spec.Train.BatchSize)
 	}
 	b := o.Backend
 	if b == nil {
@@ -215,47 +182,31 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		}
 		fmt.Fprintln(log, info)
 	}
-
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, spec.Train.Seed)
-	ds := &training.Batches{Set: data, Seed: spec.Train.Seed, BatchSize: spec.Train.BatchSize}
-	state := State{Format: Format, Spec: spec, StepsPerEpoch: ds.StepsPerEpoch(), Backend: b.String()}
-	state.TotalSteps = int64(spec.Train.Epochs) * int64(state.StepsPerEpoch)
-	res := &TrainResult{}
-	if found != nil {
-		for _, skipped := range found.Skipped {
-			fmt.Fprintf(log, "resume: skipping a damaged checkpoint: %v\n", skipped)
+	t := spec.Train
+	state := &State{Format: Format, Spec: spec}
+	store, last, err := training.RunSession(ctx, training.Session{
+		Dir: o.Dir, Resume: o.Resume, Backend: b, Data: data, Log: log, StopAfter: o.StopAfter,
+		MetaFile: "classifier.json", Meta: mustJSON(spec), Label: "noisy classifier (" + spec.Schedule.String() + ")",
+		Seed: t.Seed, BatchSize: t.BatchSize, Epochs: t.Epochs, CheckpointEvery: t.CheckpointEvery,
+		KeepCheckpoints: t.KeepCheckpoints, LR: t.LR, LRDecay: 1, LRFloor: 1, ParamScope: Scope,
+		ModelFn: func(scope *model.Scope, x0, labels, rng *Node) {
+			train.AddMainLoss(clf.Loss(scope.In(ScopeName), x0, labels, rng))
+		},
+	}, state, func(saved *State) error {
+		if err := checkCompatible(*saved, spec); err != nil {
+			return err
 		}
-		var saved State
-		if err := ckpt.Load(found.Dir, store, &saved); err != nil {
-			return nil, err
-		}
-		if err := checkCompatible(saved, spec); err != nil {
-			return nil, err
-		}
-		state.Step, state.Losses, state.EpochLosses = saved.Step, saved.Losses, saved.EpochLosses
-		state.TrainSeconds, state.Parameters, state.TestAccuracy = saved.TrainSeconds, saved.Parameters, saved.TestAccuracy
-		res.CheckpointDir = found.Dir
-		fmt.Fprintf(log, "resume: continuing from %s (step %d of %d)\n", found.Dir, state.Step, state.TotalSteps)
-	}
-	if err := training.WriteFileAtomic(filepath.Join(o.Dir, "classifier.json"), mustJSON(spec)); err != nil {
-		return nil, err
-	}
-	writer, err := ckpt.NewWriter(ckDir, store, spec.Train.KeepCheckpoints)
+		state.TestAccuracy = saved.TestAccuracy
+		return nil
+	})
+	res := &TrainResult{State: *state, CheckpointDir: last}
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	if !state.Done() {
-		if err := trainLoop(ctx, o, clf, b, store, ds, &state, writer, &res.CheckpointDir, log); err != nil {
-			res.State = state
-			return res, err
-		}
-	}
-	res.State = state
 	if !state.Done() { // StopAfter
 		return res, nil
 	}
-	trained, err := inference(clf, store, state, res.CheckpointDir)
+	trained, err := inference(clf, store, *state, res.CheckpointDir)
 	if err != nil {
 		return nil, err
 	}
@@ -272,10 +223,15 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 			return nil, err
 		}
 		state.TestAccuracy = acc
+		// Record the accuracy in the final checkpoint (its weights are unchanged).
+		writer, err := ckpt.NewWriter(filepath.Join(o.Dir, training.CheckpointsDir), store, t.KeepCheckpoints)
+		if err != nil {
+			return nil, err
+		}
 		if res.CheckpointDir, err = writer.Save(state.Step, state); err != nil {
 			return nil, err
 		}
-		res.State, trained.State, trained.Checkpoint = state, state, res.CheckpointDir
+		res.State, trained.State, trained.Checkpoint = *state, *state, res.CheckpointDir
 	}
 	return res, nil
 }
@@ -287,78 +243,6 @@ func FormatAccuracy(acc []LevelAccuracy) string {
 		fmt.Fprintf(&sb, "  t = %4d: %6.2f%% of %d\n", a.T, 100*a.Accuracy, a.N)
 	}
 	return sb.String()
-}
-
-// trainLoop runs the remaining steps with checkpoints and a progress bar.
-func trainLoop(ctx context.Context, o TrainOptions, clf *Classifier, b compute.Backend, store *model.Store,
-	ds *training.Batches, state *State, writer *ckpt.Writer, lastCheckpoint *string, log io.Writer) error {
-	t := o.Spec.Train
-	spe := int64(state.StepsPerEpoch)
-	modelFn := func(scope *model.Scope, x0, labels, rng *Node) {
-		train.AddMainLoss(clf.Loss(scope.In(ScopeName), x0, labels, rng))
-	}
-	trainer := train.NewTrainer(b, store, modelFn, nil, optimizer.Adam().LearningRate(t.LR).Done(), nil, nil)
-	loop := train.NewLoop(trainer)
-	if got := int64(loop.LoopStep); got != state.Step {
-		return fmt.Errorf("internal: GoMLX global step %d does not match the checkpoint state step %d", got, state.Step)
-	}
-	ds.Start = state.Step
-	end := state.TotalSteps
-	if o.StopAfter > 0 && o.StopAfter < end {
-		end = o.StopAfter
-	}
-	fmt.Fprintf(log, "training the noisy classifier (%s, %s) from step %d to %d of %d (%d steps per epoch, batch %d)\n",
-		o.Spec.Schedule, ds.Set.Name, state.Step, end, state.TotalSteps, spe, t.BatchSize)
-	bar := progress.New(log, "train-classifier", int(state.TotalSteps), "steps")
-	stepStart := time.Now()
-	save := func() error {
-		state.TrainSeconds += time.Since(stepStart).Seconds()
-		stepStart = time.Now()
-		dir, err := writer.Save(state.Step, state)
-		if err != nil {
-			return err
-		}
-		*lastCheckpoint = dir
-		return nil
-	}
-	loop.OnStart("classifier", 0, func(*train.Loop, train.Dataset) error {
-		stepStart = time.Now()
-		return nil
-	})
-	loop.OnStep("classifier", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
-		loss := tensors.ToScalar[float32](metrics[0])
-		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-			return fmt.Errorf("classifier training stopped: loss is %v at step %d; last checkpoint: %q "+
-				"(lower the learning rate)", loss, state.Step+1, *lastCheckpoint)
-		}
-		state.Step++
-		state.Losses = append(state.Losses, loss)
-		epochEnd := state.Step%spe == 0
-		if epochEnd {
-			var sum float64
-			for _, l := range state.Losses[state.Step-spe:] {
-				sum += float64(l)
-			}
-			state.EpochLosses = append(state.EpochLosses, sum/float64(spe))
-		}
-		bar.Update(int(state.Step), fmt.Sprintf("epoch %d/%d, loss %.4f", (state.Step-1)/spe+1, t.Epochs, loss))
-		stop := ctx.Err() != nil || state.Step >= end
-		if epochEnd || stop || (t.CheckpointEvery > 0 && state.Step%int64(t.CheckpointEvery) == 0) {
-			if err := save(); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	})
-	_, err := loop.RunSteps(ds, int(end-state.Step))
-	bar.Finish("")
-	if state.Parameters == 0 {
-		state.Parameters = countTrainable(store)
-	}
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("classifier training interrupted at step %d (checkpoint %s): %w", state.Step, *lastCheckpoint, ctx.Err())
-	}
-	return err
 }
 
 // checkCompatible verifies that a checkpoint can be continued with spec: only the number of
@@ -376,16 +260,6 @@ func checkCompatible(saved State, spec Spec) error {
 			"(start a new run directory with --out, or use the same settings)", mustJSON(a), mustJSON(b))
 	}
 	return nil
-}
-
-func countTrainable(store *model.Store) int {
-	n := 0
-	for v := range store.IterVariables() {
-		if v.Trainable && strings.HasPrefix(v.Path(), Scope+"/") {
-			n += v.Shape().Size()
-		}
-	}
-	return n
 }
 
 // loadTestSet loads the test split of a dataset.

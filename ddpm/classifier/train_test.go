@@ -137,7 +137,7 @@ func TestLoadRejectsDiffusionRunsAndMissingDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Save(1, training.State{Step: 1}); err != nil {
+	if _, err := w.Save(1, training.State{Progress: training.Progress{Step: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "not a noisy-classifier checkpoint") {

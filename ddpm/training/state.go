@@ -9,27 +9,12 @@ import (
 
 // State is the training state kept in every checkpoint (state.json) beside GoMLX's variables.
 type State struct {
-	Recipe        recipe.Recipe `json:"recipe"`
-	Step          int64         `json:"step"` // completed optimisation steps (= GoMLX's global step)
-	StepsPerEpoch int           `json:"steps_per_epoch"`
-	TotalSteps    int64         `json:"total_steps"`
-	// Losses holds the batch loss of every step (len == Step).
-	Losses []float32 `json:"losses"`
-	// EpochLosses holds the mean batch loss of every completed epoch.
-	EpochLosses  []float64 `json:"epoch_losses"`
-	Backend      string    `json:"backend"`
-	TrainSeconds float64   `json:"train_seconds"` // wall time of the optimisation steps, over all sessions
-	Parameters   int       `json:"parameters"`    // trainable network parameters
+	Recipe recipe.Recipe `json:"recipe"`
+	Progress
 	// Exported is "ema" or "raw" for a slim checkpoint written by pipeline.Export that holds only
 	// those network weights (no optimiser state: it cannot be resumed); "" for a training checkpoint.
 	Exported string `json:"exported,omitempty"`
 }
-
-// Epoch is the (0-based) epoch of the next step.
-func (s *State) Epoch() int { return int(s.Step / int64(s.StepsPerEpoch)) }
-
-// Done reports whether all epochs are complete.
-func (s *State) Done() bool { return s.Step >= s.TotalSteps }
 
 // NaNError reports a non-finite loss: training stopped at once and nothing was saved after the
 // last good checkpoint.
