@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -407,13 +407,8 @@ func (n *Network) Save(dir string) error {
 		data []byte
 	}{{n.manifest.WeightsFile, n.weights}, {NetworkName + ".json", js}} {
 		path := filepath.Join(dir, f.name)
-		if err := writeFileAtomic(path, func(w io.Writer) error {
-			_, err := w.Write(f.data)
-			return err
-		}); err != nil {
-			return fmt.Errorf("fid: saving network %s: %w", path, err)
-		}
-		if err := os.Chmod(path, 0o644); err != nil { // shipped in the repository: world-readable
+		// Shipped in the repository: atomicfile writes world-readable (0644) files.
+		if err := atomicfile.WriteBytes(path, f.data); err != nil {
 			return fmt.Errorf("fid: saving network %s: %w", path, err)
 		}
 	}

@@ -14,26 +14,9 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/training"
-	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
-
-var (
-	testBackendOnce sync.Once
-	testBackend     compute.Backend
-	testBackendErr  error
-)
-
-// goBackend is the pure-Go backend, sequential ops (its parallel executor can deadlock here).
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	testBackendOnce.Do(func() { testBackend, testBackendErr = gobackend.New("ops_sequential") })
-	if testBackendErr != nil {
-		t.Fatal(testBackendErr)
-	}
-	return testBackend
-}
 
 var (
 	shippedOnce sync.Once
@@ -43,7 +26,7 @@ var (
 
 func shipped(t testing.TB) *Network {
 	t.Helper()
-	shippedOnce.Do(func() { shippedNet, shippedErr = DefaultNetwork(goBackend(t)) })
+	shippedOnce.Do(func() { shippedNet, shippedErr = DefaultNetwork(testutil.GoBackend(t)) })
 	if shippedErr != nil {
 		t.Fatal(shippedErr)
 	}
@@ -138,7 +121,7 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 	if err := net.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	back, err := LoadNetwork(goBackend(t), dir)
+	back, err := LoadNetwork(testutil.GoBackend(t), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +135,12 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 	if err := os.WriteFile(bin, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LoadNetwork(goBackend(t), dir)
+	_, err = LoadNetwork(testutil.GoBackend(t), dir)
 	wantErr(t, err, "SHA-256")
 	if err := os.WriteFile(bin, data[:100], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LoadNetwork(goBackend(t), dir)
+	_, err = LoadNetwork(testutil.GoBackend(t), dir)
 	wantErr(t, err, "bytes")
 }
 
@@ -171,7 +154,7 @@ func TestTrainIsDeterministic(t *testing.T) {
 	}
 	small := train.Subset(idx)
 	hash := func(seed int64) string {
-		net, err := Train(context.Background(), goBackend(t), small, nil, TrainOptions{Seed: seed, Epochs: 1, BatchSize: 50, MaxSteps: 4})
+		net, err := Train(context.Background(), testutil.GoBackend(t), small, nil, TrainOptions{Seed: seed, Epochs: 1, BatchSize: 50, MaxSteps: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +171,7 @@ func TestTrainIsDeterministic(t *testing.T) {
 	if a == c {
 		t.Fatalf("seeds 7 and 8 gave the same weights %s", a)
 	}
-	if _, err := Train(context.Background(), goBackend(t), small, nil, TrainOptions{}); err == nil {
+	if _, err := Train(context.Background(), testutil.GoBackend(t), small, nil, TrainOptions{}); err == nil {
 		t.Error("seed 0 accepted")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -205,7 +206,7 @@ func WriteNpyFloat32(path string, data []float32, shape ...int) error {
 	if len(header) > math.MaxUint16 {
 		return errors.New("fid: WriteNpyFloat32: header too long")
 	}
-	err := writeFileAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		pre := append([]byte(npyMagic), 1, 0)
 		pre = binary.LittleEndian.AppendUint16(pre, uint16(len(header)))
 		if _, err := w.Write(append(pre, header...)); err != nil {

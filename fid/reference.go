@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -291,7 +292,7 @@ func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 		n, FloorRepeats, f.FID, f.FIDStd, f.KID, f.KIDStd, time.Since(start).Seconds())
 	if path != "" {
 		data, _ := json.MarshalIndent(&f, "", "  ")
-		if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err }); err != nil {
+		if err := atomicfile.WriteBytes(path, append(data, '\n')); err != nil {
 			fmt.Fprintf(r.log, "warning: floor not cached: %v\n", err)
 		}
 	}

@@ -83,30 +83,42 @@ func MetricPlot(title, yLabel string, metric func(Eval) float64, floor func(Eval
 		}
 	}
 	f := floor(first[0])
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range series {
-		for _, x := range s.X {
-			lo, hi = min(lo, x), max(hi, x)
-		}
-	}
-	if lo == hi {
-		lo, hi = lo-0.5, hi+0.5
-	}
-	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: f}, {X: hi, Y: f}})
-	if err != nil {
-		return nil, err
-	}
-	line.Color = color.Gray{Y: 0x60}
-	line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(line)
-	p.Legend.Add(fmt.Sprintf("real data, N=%d (floor)", first[0].N), line)
 	ys := []float64{f}
-	for _, s := range series {
+	xs := make([][]float64, len(series))
+	for i, s := range series {
+		xs[i] = s.X
 		ys = append(ys, s.Y...)
+	}
+	if _, _, err := addFloorLine(p, f, fmt.Sprintf("real data, N=%d (floor)", first[0].N), 0.5, xs...); err != nil {
+		return nil, err
 	}
 	legendAbove(p, ys)
 	p.X.Tick.Marker = integerTicks{}
 	return p, nil
+}
+
+// addFloorLine adds to p a real-data floor: a dashed grey horizontal line at y across the range of
+// the values xs (widened by pad on each side when it is a single value), with a legend entry. It
+// returns that range.
+func addFloorLine(p *plot.Plot, y float64, legend string, pad float64, xs ...[]float64) (lo, hi float64, err error) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, s := range xs {
+		for _, x := range s {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	if lo == hi {
+		lo, hi = lo-pad, hi+pad
+	}
+	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: y}, {X: hi, Y: y}})
+	if err != nil {
+		return 0, 0, err
+	}
+	line.Color = color.Gray{Y: 0x60}
+	line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(line)
+	p.Legend.Add(legend, line)
+	return lo, hi, nil
 }
 
 // GuidancePlot plots FID against class accuracy, one point per guidance weight (labelled w=…),
@@ -145,21 +157,10 @@ func GuidancePlot(title string, evals []Eval) (*plot.Plot, error) {
 	l.Offset = vg.Point{X: vg.Points(4)}
 	p.Add(l)
 	f := evals[0].FIDFloor
-	xmin, xmax := s.X[0], s.X[0]
-	for _, x := range s.X {
-		xmin, xmax = min(xmin, x), max(xmax, x)
-	}
-	if xmin == xmax {
-		xmin, xmax = xmin-1, xmax+1
-	}
-	line, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: f}, {X: xmax, Y: f}})
+	xmin, xmax, err := addFloorLine(p, f, fmt.Sprintf("real data FID, N=%d (floor)", evals[0].N), 1, s.X)
 	if err != nil {
 		return nil, err
 	}
-	line.Color = color.Gray{Y: 0x60}
-	line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(line)
-	p.Legend.Add(fmt.Sprintf("real data FID, N=%d (floor)", evals[0].N), line)
 	legendAbove(p, append([]float64{f}, s.Y...))
 	p.X.Max += (xmax - xmin) * 0.15 // room for the labels
 	return p, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
 // Eval is one evaluation of a model's samples against the MNIST test set.
@@ -66,7 +67,7 @@ func (c *evalCache) save() error {
 	if err != nil {
 		return err
 	}
-	return training.WriteFileAtomic(c.path, append(data, '\n'))
+	return atomicfile.WriteBytes(c.path, append(data, '\n'))
 }
 
 // Evaluate draws e.Settings.EvalN samples of m with the evaluation sampler (class labels cycling
@@ -144,7 +145,12 @@ func (e *Env) Measure(ctx context.Context, m *Model, res *sampler.Result, o samp
 
 // EpochEvals evaluates the model at the end of every epoch (from its kept checkpoints; cached).
 // Epochs whose checkpoint is gone and whose evaluation is not cached are skipped with a message.
+// A model trained with end-of-epoch evaluations (recipe eval_samples, e.g. the shipped models,
+// whose slim checkpoints hold only the final weights) reports those instead.
 func (e *Env) EpochEvals(ctx context.Context, m *Model) ([]Eval, error) {
+	if recorded := m.State.EpochEvals; len(recorded) > 0 {
+		return recordedEvals(m.Recipe.Name, recorded), nil
+	}
 	var out []Eval
 	for epoch := 1; epoch <= m.Epochs(); epoch++ {
 		at, err := e.AtEpoch(m, epoch)
@@ -178,4 +184,19 @@ func (e *Env) GuidanceEvals(ctx context.Context, m *Model) ([]Eval, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// recordedEvals converts the end-of-epoch evaluations kept in a training state.
+func recordedEvals(model string, recorded []training.EpochEval) []Eval {
+	out := make([]Eval, 0, len(recorded))
+	for _, r := range recorded {
+		v := Eval{Model: model, Epoch: r.Epoch, Step: r.Step, N: r.N, Sampler: r.Sampler,
+			FID: r.Metrics["fid"], FIDFloor: r.Metrics["fid_floor"], KID: r.Metrics["kid"], KIDFloor: r.Metrics["kid_floor"],
+			Score: r.Metrics["score"], Accuracy: -1, Tool: r.Tool}
+		if acc, ok := r.Metrics["class_acc"]; ok {
+			v.Accuracy = acc
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
 // The files written by Generate, in order.
@@ -323,30 +324,13 @@ func evalTable(b *strings.Builder, title string, rows []Eval) {
 	}
 }
 
-// WriteFile writes data to path atomically (temporary file, fsync, rename), readable by all (0644).
+// WriteFile writes data to path atomically (package atomicfile: temporary file, fsync, rename),
+// readable by all (0644), creating path's directory.
 func WriteFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, data)
 }
 
 func joinInts(v []int) string {

@@ -11,8 +11,11 @@
 package gobench
 
 import (
+	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // skipUnlessMeasuring skips a measurement unless $GOBENCH is set.
@@ -21,4 +24,14 @@ func skipUnlessMeasuring(t *testing.T) {
 	if os.Getenv("GOBENCH") == "" {
 		t.Skip("measurement: set GOBENCH=1 to run")
 	}
+}
+
+// normalTensor is a vector of n values drawn from N(0, std²) with a fixed seed.
+func normalTensor(n int, std float64) *tensors.Tensor {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64() * std)
+	}
+	return tensors.FromFlatDataAndDimensions(data, n)
 }

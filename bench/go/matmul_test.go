@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	. "github.com/gomlx/gomlx/core/graph"
 )
 
 // TestMatmulShapes reports GFLOP/s of the U-Net's matrix products (best of several runs).
 func TestMatmulShapes(t *testing.T) {
 	skipUnlessMeasuring(t)
-	backend, _ := gobackend.New("ops_sequential")
+	backend := testutil.GoBackend(t)
 	type mm struct {
 		name       string
 		m, k, n    int

@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
 func timeIt(t *testing.T, name string, elems int, fn func(g *Graph, x *Node) *Node, dims ...int) {
-	backend, _ := gobackend.New("ops_sequential")
+	backend := testutil.GoBackend(t)
 	exec, err := NewExec(backend, func(x *Node) *Node { return fn(x.Graph(), x) })
 	if err != nil {
 		t.Fatal(err)

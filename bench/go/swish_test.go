@@ -2,27 +2,20 @@ package gobench
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // TestSwishVariants times ways to compute swish and what its gradient needs, on normal data,
 // interleaving the variants and keeping each one's fastest run (robust on a shared machine).
 func TestSwishVariants(t *testing.T) {
 	skipUnlessMeasuring(t)
-	backend, _ := gobackend.New("ops_sequential")
+	backend := testutil.GoBackend(t)
 	n := 2_163_200
-	rng := rand.New(rand.NewPCG(1, 2))
-	data := make([]float32, n)
-	for i := range data {
-		data[i] = float32(rng.NormFloat64())
-	}
-	x := tensors.FromFlatDataAndDimensions(data, n)
+	x := normalTensor(n, 1)
 	variants := []struct {
 		name string
 		fn   func(u *Node) []*Node

@@ -2,27 +2,20 @@ package gobench
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // TestTranscendentalCost times unary ops on normally distributed data (what the network sees).
 func TestTranscendentalCost(t *testing.T) {
 	skipUnlessMeasuring(t)
-	backend, _ := gobackend.New("ops_sequential")
+	backend := testutil.GoBackend(t)
 	n := 2_163_200
-	rng := rand.New(rand.NewPCG(1, 2))
-	data := make([]float32, n)
-	for i := range data {
-		data[i] = float32(rng.NormFloat64() * 1.5)
-	}
-	x := tensors.FromFlatDataAndDimensions(data, n)
+	x := normalTensor(n, 1.5)
 	for _, c := range []struct {
 		name string
 		fn   func(x *Node) *Node

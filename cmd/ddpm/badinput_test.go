@@ -98,8 +98,22 @@ func TestBadInputs(t *testing.T) {
 // (status 1 or 2) without a panic. It returns the combined output.
 func run(t *testing.T, bin string, wantCode int, args ...string) string {
 	t.Helper()
+	code, s := runCommand(t, bin, "", args...)
+	switch {
+	case wantCode >= 0 && code != wantCode:
+		t.Fatalf("ddpm %s: exit status %d, want %d\n%s", strings.Join(args, " "), code, wantCode, s)
+	case wantCode < 0 && code != 1 && code != 2:
+		t.Fatalf("ddpm %s: exit status %d, want a failure\n%s", strings.Join(args, " "), code, s)
+	}
+	return s
+}
+
+// runCommand executes bin with args and $GOMLX_BACKEND set to backend, fails t if it could not
+// run or panicked, and returns its exit status and combined output.
+func runCommand(t *testing.T, bin, backend string, args ...string) (int, string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "GOMLX_BACKEND=")
+	cmd.Env = append(os.Environ(), "GOMLX_BACKEND="+backend)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -111,13 +125,7 @@ func run(t *testing.T, bin string, wantCode int, args ...string) string {
 	if strings.Contains(s, "panic:") || strings.Contains(s, "goroutine ") {
 		t.Fatalf("ddpm %s panicked:\n%s", strings.Join(args, " "), s)
 	}
-	switch {
-	case wantCode >= 0 && code != wantCode:
-		t.Fatalf("ddpm %s: exit status %d, want %d\n%s", strings.Join(args, " "), code, wantCode, s)
-	case wantCode < 0 && code != 1 && code != 2:
-		t.Fatalf("ddpm %s: exit status %d, want a failure\n%s", strings.Join(args, " "), code, s)
-	}
-	return s
+	return code, s
 }
 
 // mnistDir makes sure MNIST is in the default data directory and returns it.

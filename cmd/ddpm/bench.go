@@ -11,7 +11,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
-	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
 func init() {
@@ -54,7 +54,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(map[string]any{"backend": info, "rows": rows}, "", "  ")
-		return training.WriteFileAtomic(*jsonOut, data)
+		return atomicfile.WriteBytes(*jsonOut, data)
 	}
 	return nil
 }

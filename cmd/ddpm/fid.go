@@ -18,8 +18,8 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
-	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/compute"
 )
 
@@ -262,7 +262,7 @@ func runFID(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := training.WriteFileAtomic(*jsonOut, append(data, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(*jsonOut, append(data, '\n')); err != nil {
 			return err
 		}
 		fmt.Printf("-> %s\n", *jsonOut)
@@ -435,7 +435,7 @@ func fidFeatures(pathA, pathB, jsonOut string) error {
 		if err != nil {
 			return err
 		}
-		if err := training.WriteFileAtomic(jsonOut, append(data, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(jsonOut, append(data, '\n')); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,34 +14,18 @@ import (
 	"github.com/ddpm-go/ddpm/fid"
 )
 
-// fidCLI runs the ddpm binary built for these tests and returns its exit code and combined output.
+// fidCLI runs the ddpm binary built for these tests on the Go backend and returns its exit code and
+// combined output.
 func fidCLI(t *testing.T, bin string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "GOMLX_BACKEND=go")
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(out), "panic:") || strings.Contains(string(out), "goroutine ") {
-		t.Fatalf("ddpm %s panicked:\n%s", strings.Join(args, " "), out)
-	}
-	return code, string(out)
+	return runCommand(t, bin, "go", args...)
 }
 
-// TestFIDCommand builds the command and checks its argument errors, the --features-a/-b mode
+// TestFIDCommand checks its argument errors, the --features-a/-b mode
 // (full float64 precision, equal to the library's value) and the --samples mode on real images.
 func TestFIDCommand(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ddpm")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOEXPERIMENT=simd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDDPM(t)
 	write := func(name string, data []float32, shape ...int) string {
 		p := filepath.Join(dir, name)
 		if err := fid.WriteNpyFloat32(p, data, shape...); err != nil {

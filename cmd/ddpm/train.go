@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
@@ -35,8 +36,11 @@ func runTrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := training.Run(ctx, training.Options{Recipe: r, Dir: dir, Resume: *resume, Backend: b, DataDir: *data,
-		Log: os.Stderr})
+	o := training.Options{Recipe: r, Dir: dir, Resume: *resume, Backend: b, DataDir: *data, Log: os.Stderr}
+	if r.Train.EvalSamples > 0 {
+		o.EpochEval = pipeline.EpochEvaluator(b, r.Sample, r.Train.EvalSamples, pipeline.FIDEvaluator(*data, b))
+	}
+	res, err := training.Run(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
@@ -227,20 +228,13 @@ func hashFile(path string) (FileEntry, error) {
 	return FileEntry{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// writeFileSync writes data to path, fsynced (atomically, though the staging directory is what
+// makes a checkpoint atomic).
 func writeFileSync(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.WriteBytes(path, data); err != nil {
 		return fmt.Errorf("ckpt: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("ckpt: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("ckpt: syncing %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 func syncFile(path string) error {
@@ -255,13 +249,9 @@ func syncFile(path string) error {
 	return nil
 }
 
+// syncDir fsyncs a directory (package atomicfile).
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("ckpt: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("ckpt: syncing directory %s: %w", dir, err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
@@ -60,22 +59,9 @@ func Load(dir string) (*Trained, error) {
 
 // inference copies the classifier's weights of a training store into a new store.
 func inference(c *Classifier, src *model.Store, state State, checkpoint string) (*Trained, error) {
-	dst := model.NewStore()
-	n := 0
-	for v := range src.IterVariables() {
-		if !strings.HasPrefix(v.Path(), Scope+"/") {
-			continue
-		}
-		clone, err := v.MustValue().LocalClone()
-		if err != nil {
-			return nil, fmt.Errorf("copying %s: %w", v.Path(), err)
-		}
-		nv, err := dst.CreateVariable(v.Path(), clone)
-		if err != nil {
-			return nil, err
-		}
-		nv.SetTrainable(false)
-		n++
+	dst, n, err := training.CopyScope(src, Scope, nil)
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("%s: no classifier weights under %s", checkpoint, Scope)

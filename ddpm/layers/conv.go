@@ -196,24 +196,7 @@ func ConvTranspose2D(x, kernel *Node, stride, outputPadding int, f Formulation) 
 // padSpatial zero-pads axes 1 and 2 of x [B, H, W, C] with Concatenate (which, unlike Pad, has a
 // gradient in GoMLX v0.28.2).
 func padSpatial(x *Node, top, bottom, left, right int) *Node {
-	pad := func(x *Node, axis, before, after int) *Node {
-		if before == 0 && after == 0 {
-			return x
-		}
-		parts := make([]*Node, 0, 3)
-		dims := x.Shape().Clone().Dimensions
-		if before > 0 {
-			dims[axis] = before
-			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), dims...)))
-		}
-		parts = append(parts, x)
-		if after > 0 {
-			dims[axis] = after
-			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), dims...)))
-		}
-		return Concatenate(parts, axis)
-	}
-	return pad(pad(x, 1, top, bottom), 2, left, right)
+	return padAxisWithZeros(padAxisWithZeros(x, 1, top, bottom), 2, left, right)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -6,19 +6,16 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
+// goBackend is a new pure-Go backend with the backend's default configuration.
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := gobackend.New("")
-	if err != nil {
-		t.Fatalf("go backend: %v", err)
-	}
-	return b
+	return testutil.NewGoBackend(t, "")
 }
 
 func randomSlice(rng *rand.Rand, n int) []float32 {
@@ -101,6 +98,29 @@ func assertClose(t *testing.T, what string, got, want []float32, tol float64) {
 	}
 }
 
+// assertSameOutputs runs build(false), the reference graph, and build(true) on inputs and checks
+// that their outputs, named by names, have the same shapes and values within tol (see assertClose).
+func assertSameOutputs[F ExecGraphFn](t *testing.T, backend compute.Backend, build func(bool) F, inputs []any, names []string, tol float64) {
+	t.Helper()
+	want, err := MustNewExec(backend, build(false)).Call(inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := MustNewExec(backend, build(true)).Call(inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(names) || len(want) != len(names) {
+		t.Fatalf("%d and %d outputs, want %d (%v)", len(got), len(want), len(names), names)
+	}
+	for i, what := range names {
+		if !got[i].Shape().Equal(want[i].Shape()) {
+			t.Fatalf("%s: shape %s, want %s", what, got[i].Shape(), want[i].Shape())
+		}
+		assertClose(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), tol)
+	}
+}
+
 type convCase struct {
 	b, h, w, cin, cout, k, stride, outPad int
 }
@@ -119,25 +139,45 @@ var convCases = []convCase{
 	{b: 1, h: 3, w: 3, cin: 3, cout: 10, k: 3, stride: 2, outPad: 1},
 }
 
+// draw returns the input x [B, H, W, Cin] and kernel k [K, K, Cin, Cout] of case c, drawn from a
+// generator seeded with seed and c, and the generator for further draws.
+func (c convCase) draw(seed uint64) (x, k []float32, rng *rand.Rand) {
+	rng = rand.New(rand.NewPCG(seed, uint64(c.h*c.k+c.stride)))
+	x = randomSlice(rng, c.b*c.h*c.w*c.cin)
+	k = randomSlice(rng, c.k*c.k*c.cin*c.cout)
+	return x, k, rng
+}
+
+// callConv runs fn on the x and k of case c and, if r is not nil, on r [B, ho, wo, Cout], and
+// returns its outputs; it fails t on any error.
+func callConv[F ExecGraphFn](t *testing.T, backend compute.Backend, c convCase, fn F, x, k, r []float32, ho, wo int) []*tensors.Tensor {
+	t.Helper()
+	inputs := []any{
+		tensors.FromFlatDataAndDimensions(x, c.b, c.h, c.w, c.cin),
+		tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout),
+	}
+	if r != nil {
+		inputs = append(inputs, tensors.FromFlatDataAndDimensions(r, c.b, ho, wo, c.cout))
+	}
+	exec, err := NewExec(backend, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Call(inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs
+}
+
 func TestConv2DMatchesDefinition(t *testing.T) {
 	backend := goBackend(t)
 	for _, c := range convCases {
 		for _, f := range []Formulation{Patches, Stock} {
 			t.Run(fmt.Sprintf("%+v/%s", c, f), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(1, uint64(c.h*c.k+c.stride)))
-				x := randomSlice(rng, c.b*c.h*c.w*c.cin)
-				k := randomSlice(rng, c.k*c.k*c.cin*c.cout)
+				x, k, _ := c.draw(1)
 				want, ho, wo := directConv(x, c.b, c.h, c.w, c.cin, k, c.k, c.k, c.cout, c.stride)
-				exec, err := NewExec(backend, func(x, k *Node) *Node { return Conv2D(x, k, c.stride, f) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := exec.Call1(
-					tensors.FromFlatDataAndDimensions(x, c.b, c.h, c.w, c.cin),
-					tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout))
-				if err != nil {
-					t.Fatal(err)
-				}
+				out := callConv(t, backend, c, func(x, k *Node) *Node { return Conv2D(x, k, c.stride, f) }, x, k, nil, 0, 0)[0]
 				if err := out.Shape().CheckDims(c.b, ho, wo, c.cout); err != nil {
 					t.Fatal(err)
 				}
@@ -151,22 +191,11 @@ func TestConvTranspose2DMatchesDefinition(t *testing.T) {
 	backend := goBackend(t)
 	for _, c := range convCases {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(2, uint64(c.h*c.k+c.stride)))
-			x := randomSlice(rng, c.b*c.h*c.w*c.cin)
-			k := randomSlice(rng, c.k*c.k*c.cin*c.cout)
+			x, k, _ := c.draw(2)
 			want, ho, wo := directConvTranspose(x, c.b, c.h, c.w, c.cin, k, c.k, c.k, c.cout, c.stride, c.outPad)
-			exec, err := NewExec(backend, func(x, k *Node) *Node {
+			out := callConv(t, backend, c, func(x, k *Node) *Node {
 				return ConvTranspose2D(x, k, c.stride, c.outPad, Auto)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Call1(
-				tensors.FromFlatDataAndDimensions(x, c.b, c.h, c.w, c.cin),
-				tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout))
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, x, k, nil, 0, 0)[0]
 			if err := out.Shape().CheckDims(c.b, ho, wo, c.cout); err != nil {
 				t.Fatal(err)
 			}
@@ -185,25 +214,13 @@ func TestConvGradients(t *testing.T) {
 			continue // the adjoint of such a convolution needs an output padding per axis.
 		}
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(3, uint64(c.h*c.k+c.stride)))
-			x := randomSlice(rng, c.b*c.h*c.w*c.cin)
-			k := randomSlice(rng, c.k*c.k*c.cin*c.cout)
+			x, k, rng := c.draw(3)
 			ho, wo := (c.h-c.k)/c.stride+1, (c.w-c.k)/c.stride+1
 			r := randomSlice(rng, c.b*ho*wo*c.cout)
-			exec, err := NewExec(backend, func(x, k, r *Node) []*Node {
+			outs := callConv(t, backend, c, func(x, k, r *Node) []*Node {
 				y := Conv2D(x, k, c.stride, Patches)
 				return Gradient(ReduceAllSum(Mul(y, r)), x, k)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			outs, err := exec.Call(
-				tensors.FromFlatDataAndDimensions(x, c.b, c.h, c.w, c.cin),
-				tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout),
-				tensors.FromFlatDataAndDimensions(r, c.b, ho, wo, c.cout))
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, x, k, r, ho, wo)
 			wantDx, _, _ := directConvTranspose(r, c.b, ho, wo, c.cout, transposeKernel(k, c.k, c.cin, c.cout), c.k, c.k, c.cin, c.stride, 0)
 			assertClose(t, "dL/dx", tensors.MustCopyFlatData[float32](outs[0]), wantDx, 1e-5)
 			wantDk := make([]float32, len(k))
@@ -235,25 +252,13 @@ func TestConvTranspose2DGradients(t *testing.T) {
 	backend := goBackend(t)
 	for _, c := range convCases {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(4, uint64(c.h*c.k+c.stride)))
-			x := randomSlice(rng, c.b*c.h*c.w*c.cin)
-			k := randomSlice(rng, c.k*c.k*c.cin*c.cout)
+			x, k, rng := c.draw(4)
 			ho, wo := (c.h-1)*c.stride+c.k+c.outPad, (c.w-1)*c.stride+c.k+c.outPad
 			r := randomSlice(rng, c.b*ho*wo*c.cout)
-			exec, err := NewExec(backend, func(x, k, r *Node) []*Node {
+			outs := callConv(t, backend, c, func(x, k, r *Node) []*Node {
 				y := ConvTranspose2D(x, k, c.stride, c.outPad, Auto)
 				return Gradient(ReduceAllSum(Mul(y, r)), x, k)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			outs, err := exec.Call(
-				tensors.FromFlatDataAndDimensions(x, c.b, c.h, c.w, c.cin),
-				tensors.FromFlatDataAndDimensions(k, c.k, c.k, c.cin, c.cout),
-				tensors.FromFlatDataAndDimensions(r, c.b, ho, wo, c.cout))
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, x, k, r, ho, wo)
 			// Output padding rows/columns receive no input, so crop r to the convolution's reach.
 			hr, wr := (c.h-1)*c.stride+c.k, (c.w-1)*c.stride+c.k
 			cropped := make([]float32, 0, c.b*hr*wr*c.cout)

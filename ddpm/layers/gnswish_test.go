@@ -53,20 +53,7 @@ func TestGroupNormSwishCF(t *testing.T) {
 				tensors.FromFlatDataAndDimensions(beta, c.c),
 				tensors.FromFlatDataAndDimensions(r, c.b, c.h, c.w, c.c),
 			}
-			want, err := MustNewExec(backend, build(false)).Call(inputs...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := MustNewExec(backend, build(true)).Call(inputs...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, what := range []string{"output", "dy", "dd", "dgamma", "dbeta"} {
-				if !got[i].Shape().Equal(want[i].Shape()) {
-					t.Fatalf("%s: shape %s, want %s", what, got[i].Shape(), want[i].Shape())
-				}
-				assertClose(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), 2e-5)
-			}
+			assertSameOutputs(t, backend, build, inputs, []string{"output", "dy", "dd", "dgamma", "dbeta"}, 2e-5)
 		})
 	}
 }

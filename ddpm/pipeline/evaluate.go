@@ -7,9 +7,14 @@ import (
 	"math"
 	"sync"
 
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/fid"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // FIDEvaluator returns the sample-quality evaluation of the main job: FID and KID against the MNIST
@@ -78,5 +83,31 @@ func FIDEvaluator(dataDir string, b compute.Backend) Evaluator {
 			fmt.Fprintf(log, "evaluation warning: %s\n", w)
 		}
 		return ev, nil
+	}
+}
+
+// EpochEvaluator returns an evaluation for training.Options.EpochEval: at the end of each epoch it
+// samples n images from the EMA weights (the raw ones without EMA) with the sampling settings s and
+// a fixed seed (s.Seed + 2000, so not the grid's samples), cycling through the classes for a
+// conditional model, and scores them with evaluate. Deterministic, so resumed runs agree.
+func EpochEvaluator(b compute.Backend, s recipe.Sample, n int, evaluate Evaluator) func(context.Context, int,
+	*diffusion.Model, *model.Store) (training.EpochEval, error) {
+	return func(ctx context.Context, epoch int, m *diffusion.Model, store *model.Store) (training.EpochEval, error) {
+		weights, err := training.InferenceStore(store, training.HasEMA(store))
+		if err != nil {
+			return training.EpochEval{}, err
+		}
+		o := SampleOptions(s)
+		o.Seed = s.Seed + 2000
+		res, err := sampler.New(b, weights, m).Sample(ctx, n, gridLabels(m, n), o, io.Discard)
+		if err != nil {
+			return training.EpochEval{}, err
+		}
+		ev, err := evaluate(ctx, res.Images, n, res.Labels, io.Discard)
+		if err != nil {
+			return training.EpochEval{}, err
+		}
+		return training.EpochEval{N: n, Sampler: fmt.Sprintf("%s, seed %d", describeSampler(o), o.Seed),
+			Metrics: ev.Metrics, Tool: ev.Tool}, nil
 	}
 }

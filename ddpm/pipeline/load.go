@@ -14,7 +14,10 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // Trained is a model loaded for sampling.
@@ -76,9 +79,11 @@ func Export(runDir, outDir string, preferEMA bool) (string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", fmt.Errorf("cannot create %s: %w", outDir, err)
 	}
-	if err := training.WriteFileAtomic(filepath.Join(outDir, "recipe.json"), t.State.Recipe.JSON()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(outDir, "recipe.json"), t.State.Recipe.JSON()); err != nil {
 		return "", err
 	}
+	// GoMLX names checkpoint files after the store's global step: record it for readable names.
+	optimizer.GetGlobalStepVar(t.Store).MustSetValue(tensors.FromValue(t.State.Step))
 	w, err := ckpt.NewWriter(filepath.Join(outDir, training.CheckpointsDir), t.Store, 1)
 	if err != nil {
 		return "", err

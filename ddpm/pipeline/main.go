@@ -15,6 +15,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/compute"
 )
 
@@ -69,8 +70,11 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	}
 	r := o.Recipe
 	fmt.Fprintf(log, "== train %s: %s\n", r.Name, r.Description)
-	res, err := training.Run(ctx, training.Options{Recipe: r, Dir: o.Dir, Resume: o.Resume, Backend: o.Backend,
-		DataDir: o.DataDir, Log: log})
+	topts := training.Options{Recipe: r, Dir: o.Dir, Resume: o.Resume, Backend: o.Backend, DataDir: o.DataDir, Log: log}
+	if r.Train.EvalSamples > 0 && o.Evaluate != nil {
+		topts.EpochEval = EpochEvaluator(o.Backend, r.Sample, r.Train.EvalSamples, o.Evaluate)
+	}
+	res, err := training.Run(ctx, topts)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +175,10 @@ func writeReport(dir string, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	if err := training.WriteFileAtomic(filepath.Join(dir, "report.json"), data); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "report.json"), data); err != nil {
 		return err
 	}
-	return training.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(rep.Markdown()))
+	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), []byte(rep.Markdown()))
 }
 
 // Markdown is a results table in the style of research repositories.

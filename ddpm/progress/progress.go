@@ -21,6 +21,7 @@ type Bar struct {
 	inPlace     bool
 	every       time.Duration
 	done        int
+	startDone   int // amount already done when the bar started (resumed work): excluded from the rate
 }
 
 // New starts a bar writing to w (os.Stdout if nil).
@@ -49,6 +50,13 @@ func interactive(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// Resume tells the bar that `done` units were already done before it started (a resumed run), so
+// that the rate and ETA count only this session's work.
+func (b *Bar) Resume(done int) *Bar {
+	b.startDone, b.done = done, done
+	return b
+}
+
 // Update sets the amount done; extra (e.g. "loss 0.0412") is shown after the rate.
 func (b *Bar) Update(done int, extra string) {
 	b.done = done
@@ -72,7 +80,7 @@ func (b *Bar) Finish(extra string) {
 
 func (b *Bar) print(extra string) {
 	elapsed := time.Since(b.start)
-	rate := float64(b.done) / elapsed.Seconds()
+	rate := float64(b.done-b.startDone) / elapsed.Seconds()
 	eta := "?"
 	if rate > 0 && b.done <= b.total {
 		eta = time.Duration(float64(b.total-b.done) / rate * float64(time.Second)).Round(time.Second).String()

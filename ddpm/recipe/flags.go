@@ -79,6 +79,7 @@ var overrides = []override{
 	{"p-uncond", "label dropout probability of conditional training", floatField(func(r *Recipe) *float64 { return &r.Train.PUncond })},
 	{"checkpoint-every", "save a checkpoint every N steps (0 = at the end of each epoch)", intField(func(r *Recipe) *int { return &r.Train.CheckpointEvery })},
 	{"keep", "number of checkpoints to keep", intField(func(r *Recipe) *int { return &r.Train.KeepCheckpoints })},
+	{"eval-samples", "evaluate FID/KID of N samples at the end of every epoch (0 = off)", intField(func(r *Recipe) *int { return &r.Train.EvalSamples })},
 	{"T", "number of diffusion steps", intField(func(r *Recipe) *int { return &r.Schedule.Steps })},
 	{"schedule", "noise schedule: linear or cosine", func(r *Recipe, v string) error { r.Schedule.Kind = schedule.Kind(v); return nil }},
 	{"beta1", "β₁ of the linear schedule", floatField(func(r *Recipe) *float64 { return &r.Schedule.Beta1 })},
@@ -86,6 +87,8 @@ var overrides = []override{
 	{"channels", "U-Net channels of the 4 levels, e.g. 32,64,128,256", intList(func(r *Recipe) []int { return r.Net.Channels[:] })},
 	{"embed-dim", "time embedding size", intField(func(r *Recipe) *int { return &r.Net.EmbedDim })},
 	{"classes", "number of classes of a conditional network (0 = unconditional)", intField(func(r *Recipe) *int { return &r.Net.NumClasses })},
+	{"sampler", "sampler of the samples drawn after training and of evaluations: ddpm or ddim", func(r *Recipe, v string) error { r.Sample.Sampler = v; return nil }},
+	{"sampler-steps", "DDIM steps of those samples", intField(func(r *Recipe) *int { return &r.Sample.Steps })},
 	{"sample-n", "number of samples drawn after training", intField(func(r *Recipe) *int { return &r.Sample.N })},
 	{"sample-seed", "seed of the sampler's noise", int64Field(func(r *Recipe) *int64 { return &r.Sample.Seed })},
 	{"fid-samples", "samples for the FID/KID evaluation (0 = skip)", intField(func(r *Recipe) *int { return &r.Sample.FIDSamples })},
@@ -110,7 +113,9 @@ func Resolve(fs *flag.FlagSet) (Recipe, error) {
 		return Recipe{}, err
 	}
 	var errs []string
+	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
+		given[f.Name] = true
 		if f.Name == "conditional" {
 			switch f.Value.String() {
 			case "true", "1":
@@ -135,6 +140,11 @@ func Resolve(fs *flag.FlagSet) (Recipe, error) {
 	})
 	if len(errs) > 0 {
 		return Recipe{}, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	// A shorter chain (--T) caps the recipe's DDIM steps unless they were given too: --T 20 on a
+	// recipe that samples with 50 DDIM steps samples with 20 (every step).
+	if given["T"] && !given["sampler-steps"] && r.Sample.Steps > r.Schedule.Steps {
+		r.Sample.Steps = r.Schedule.Steps
 	}
 	return r, r.Validate()
 }

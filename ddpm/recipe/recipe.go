@@ -39,6 +39,10 @@ type Train struct {
 	CheckpointEvery int `json:"checkpoint_every"`
 	// KeepCheckpoints is how many intact checkpoints to keep (>= 1).
 	KeepCheckpoints int `json:"keep_checkpoints"`
+	// EvalSamples > 0 evaluates the EMA weights at the end of every epoch: FID, KID and score of
+	// that many samples (the recipe's sampler settings, a fixed seed) beside the real-data floor,
+	// kept with the loss history (the "FID against epoch" figure). 0 disables it.
+	EvalSamples int `json:"eval_samples,omitempty"`
 }
 
 // Sample holds the sampling and evaluation settings.
@@ -188,6 +192,8 @@ func (r Recipe) Validate() error {
 		return fmt.Errorf("recipe %q: checkpoint every %d: must be >= 0", r.Name, t.CheckpointEvery)
 	case t.KeepCheckpoints < 1:
 		return fmt.Errorf("recipe %q: keep checkpoints %d: must be >= 1", r.Name, t.KeepCheckpoints)
+	case t.EvalSamples < 0 || t.EvalSamples == 1:
+		return fmt.Errorf("recipe %q: eval samples %d: must be 0 (off) or >= 2", r.Name, t.EvalSamples)
 	}
 	return r.Sample.Validate(r.Schedule.Steps)
 }

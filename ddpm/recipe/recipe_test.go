@@ -52,6 +52,31 @@ func TestFlagsOverrideOnlyWhatIsGiven(t *testing.T) {
 	}
 }
 
+func TestShorterChainCapsDDIMStepsUnlessGiven(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		wantSteps int
+		wantErr   string
+	}{
+		{[]string{"--recipe", "quick", "--T", "20"}, 20, ""},
+		{[]string{"--recipe", "quick", "--T", "100"}, 50, ""},
+		{[]string{"--recipe", "quick", "--sampler-steps", "10", "--T", "20"}, 10, ""},
+		{[]string{"--recipe", "quick", "--sampler-steps", "30", "--T", "20"}, 0, "ddim steps 30: must be in [1, T=20]"},
+	} {
+		r, err := parse(t, tc.args...)
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: err = %v, want it to contain %q", tc.args, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case r.Sample.Steps != tc.wantSteps:
+			t.Errorf("%v: DDIM steps %d, want %d", tc.args, r.Sample.Steps, tc.wantSteps)
+		}
+	}
+}
+
 func TestInvalidInputsAreClearErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -73,6 +98,8 @@ func TestInvalidInputsAreClearErrors(t *testing.T) {
 		{[]string{"--conditional", "maybe"}, `--conditional "maybe"`},
 		{[]string{"--schedule", "sigmoid"}, `unknown kind "sigmoid"`},
 		{[]string{"--ema", "1"}, "ema decay 1"},
+		{[]string{"--eval-samples", "1"}, "eval samples 1"},
+		{[]string{"--sampler", "euler"}, `sampler "euler"`},
 	} {
 		_, err := parse(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

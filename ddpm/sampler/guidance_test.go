@@ -12,6 +12,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -65,7 +66,7 @@ func gradientFn(t *testing.T, s *Sampler) func(x []float32, steps, labels []int3
 // by the same network (same weights), for every pixel of two examples with different t and y.
 func TestClassifierGradientFiniteDifference(t *testing.T) {
 	m, store := tinyModel(0, 12)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	c := tinyClassifier(t, s)
 	const b = 2
 	x := testImages(b)
@@ -147,7 +148,7 @@ func TestClassifierGradientFiniteDifference(t *testing.T) {
 // effect of ε̂ − s·√(1−ᾱ_t)·g through x̂_0 and the direction term.
 func TestGuidanceShiftsTheStep(t *testing.T) {
 	m, store := tinyModel(0, 12)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	tinyClassifier(t, s)
 	const b, scale = 2, 40.0
 	x := testImages(b)
@@ -221,7 +222,7 @@ func TestGuidanceShiftsTheStep(t *testing.T) {
 func TestClassifierGuidanceSampling(t *testing.T) {
 	for _, classes := range []int{0, 10} {
 		m, store := tinyModel(classes, 5)
-		s := New(goBackend(t), store, m)
+		s := New(testutil.GoBackend(t), store, m)
 		tinyClassifier(t, s)
 		labels := []int{1, 8}
 		for _, method := range []string{"ddpm", "ddim"} {
@@ -259,8 +260,8 @@ func TestClassifierGuidanceSampling(t *testing.T) {
 func TestClassifierGuidanceErrors(t *testing.T) {
 	ctx := context.Background()
 	m, store := tinyModel(0, 10)
-	bare := New(goBackend(t), store, m)
-	withClf := New(goBackend(t), store, m)
+	bare := New(testutil.GoBackend(t), store, m)
+	withClf := New(testutil.GoBackend(t), store, m)
 	tinyClassifier(t, withClf)
 	guided := Options{Method: "ddpm", Variance: "beta", Guidance: Guidance{Kind: "classifier", Scale: 1}}
 	for _, tc := range []struct {

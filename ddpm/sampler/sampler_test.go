@@ -11,22 +11,12 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/training"
-	"github.com/gomlx/compute"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // tinyModel is an untrained small network: enough to test shapes, determinism and options.
 func tinyModel(classes, T int) (*diffusion.Model, *model.Store) {
@@ -46,7 +36,7 @@ func ddpmOptions(seed int64) Options {
 
 func TestShapeRangeDeterminismAndTrajectory(t *testing.T) {
 	m, store := tinyModel(0, 8)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	o := ddpmOptions(11)
 	o.BatchSize = 3 // two chunks for 5 images
 	o.Record = []int{8, 4, 0}
@@ -87,7 +77,7 @@ func TestShapeRangeDeterminismAndTrajectory(t *testing.T) {
 // differs but whose x_T is the same (same seed, same chunk) must agree; with η = 1 they differ.
 func TestDDIMEtaZeroIsDeterministicGivenXT(t *testing.T) {
 	m, store := tinyModel(0, 20)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	o := Options{Method: "ddim", Steps: 5, Eta: 0, Seed: 3, ClipX0: false}
 	a, err := s.Sample(context.Background(), 2, nil, o, nil)
 	if err != nil {
@@ -118,8 +108,8 @@ func TestDDIMEtaZeroIsDeterministicGivenXT(t *testing.T) {
 func TestInvalidOptions(t *testing.T) {
 	m, store := tinyModel(0, 10)
 	cond, condStore := tinyModel(10, 10)
-	s := New(goBackend(t), store, m)
-	sc := New(goBackend(t), condStore, cond)
+	s := New(testutil.GoBackend(t), store, m)
+	sc := New(testutil.GoBackend(t), condStore, cond)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
@@ -163,7 +153,7 @@ func TestInvalidOptions(t *testing.T) {
 // (1+w)·ε(x,t,y) − w·ε(x,t,∅) from two separate calls of the network.
 func TestCFGBatchedEqualsSeparateCalls(t *testing.T) {
 	m, store := tinyModel(10, 6)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	const w = 2.5
 	exec, err := model.NewExec(s.backend, store, func(scope *model.Scope, x, tt, labels *Node) []*Node {
 		scope = scope.In(training.ModelScopeName)
@@ -194,7 +184,7 @@ func TestCFGBatchedEqualsSeparateCalls(t *testing.T) {
 
 func TestConditionalSamplingAndCFG(t *testing.T) {
 	m, store := tinyModel(10, 6)
-	s := New(goBackend(t), store, m)
+	s := New(testutil.GoBackend(t), store, m)
 	labels := []int{0, 3, 9}
 	plain, err := s.Sample(context.Background(), 3, labels, ddpmOptions(2), nil)
 	if err != nil {

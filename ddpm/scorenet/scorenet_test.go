@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -22,11 +22,7 @@ func goBackend(t testing.TB) compute.Backend {
 	if s := os.Getenv("SCORENET_GO_BACKEND"); s != "" {
 		cfg = s
 	}
-	b, err := gobackend.New(cfg)
-	if err != nil {
-		t.Fatalf("go backend: %v", err)
-	}
-	return b
+	return testutil.NewGoBackend(t, cfg)
 }
 
 // countParameters builds the network once and counts trainable and fixed parameters.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
@@ -55,31 +56,47 @@ func InferenceStore(src *model.Store, useEMA bool) (*model.Store, error) {
 		return nil, fmt.Errorf("no EMA weights in this model (it was trained with ema_decay = 0): " +
 			"sample with the raw weights (--ema=false)")
 	}
-	dst := model.NewStore()
-	n := 0
-	for v := range src.IterVariables() {
-		if !strings.HasPrefix(v.Path(), ModelScope+"/") {
-			continue
-		}
-		value := v.MustValue()
+	dst, n, err := CopyScope(src, ModelScope, func(v *model.Variable) *tensors.Tensor {
 		if ema := src.GetVariable(EMAScope + v.Path()); useEMA && ema != nil {
-			value = ema.MustValue()
+			return ema.MustValue()
 		}
-		clone, err := value.LocalClone()
-		if err != nil {
-			return nil, fmt.Errorf("copying %s: %w", v.Path(), err)
-		}
-		nv, err := dst.CreateVariable(v.Path(), clone)
-		if err != nil {
-			return nil, err
-		}
-		nv.SetTrainable(false)
-		n++
+		return v.MustValue()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("the store has no network weights under %s", ModelScope)
 	}
 	return dst, nil
+}
+
+// CopyScope copies the variables of src under scope (an absolute scope such as ModelScope) into a
+// new store, at the same paths and not trainable, and returns it with the number of variables
+// copied. The value of each copy is a local clone of pick(v), or of v's own value if pick is nil.
+func CopyScope(src *model.Store, scope string, pick func(v *model.Variable) *tensors.Tensor) (*model.Store, int, error) {
+	dst := model.NewStore()
+	n := 0
+	for v := range src.IterVariables() {
+		if !strings.HasPrefix(v.Path(), scope+"/") {
+			continue
+		}
+		value := v.MustValue()
+		if pick != nil {
+			value = pick(v)
+		}
+		clone, err := value.LocalClone()
+		if err != nil {
+			return nil, 0, fmt.Errorf("copying %s: %w", v.Path(), err)
+		}
+		nv, err := dst.CreateVariable(v.Path(), clone)
+		if err != nil {
+			return nil, 0, err
+		}
+		nv.SetTrainable(false)
+		n++
+	}
+	return dst, n, nil
 }
 
 // HasEMA reports whether the store holds EMA weights.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -32,7 +33,7 @@ func TestEMAUpdate(t *testing.T) {
 		ema := store.VariableWithValue(EMAScope+ModelScope+"/w", []float32{0.5, 0.5, 0.5})
 		ema.SetTrainable(false)
 		optimizer.GetGlobalStepVar(store).MustSetValue(tensors.FromValue(n))
-		exec, err := model.NewExec(goBackend(t), store, func(scope *model.Scope, g *Graph) {
+		exec, err := model.NewExec(testutil.GoBackend(t), store, func(scope *model.Scope, g *Graph) {
 			_ = w.NodeValue(g) // in use by the graph, as after an optimizer step
 			addEMAUpdate(g, store, 0.99)
 		})

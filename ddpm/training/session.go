@@ -15,6 +15,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/progress"
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -36,7 +37,24 @@ type Progress struct {
 	Backend      string    `json:"backend"`
 	TrainSeconds float64   `json:"train_seconds"` // wall time of the optimisation steps, over all sessions
 	Parameters   int       `json:"parameters"`    // trainable parameters under the session's ParamScope
+	// EpochEvals holds the evaluation at the end of each epoch, when the session has an EpochEval.
+	EpochEvals []EpochEval `json:"epoch_evals,omitempty"`
 }
+
+// EpochEval is an evaluation of the weights at the end of an epoch (e.g. FID and KID of samples).
+type EpochEval struct {
+	Epoch   int                `json:"epoch"` // 1-based: the number of completed epochs
+	Step    int64              `json:"step"`
+	N       int                `json:"n"`       // samples evaluated
+	Sampler string             `json:"sampler"` // how they were drawn
+	Metrics map[string]float64 `json:"metrics"` // e.g. "fid", "fid_floor", "kid", "score", "class_acc"
+	// Tool describes how the metrics were computed (feature network, reference, floors).
+	Tool string `json:"tool"`
+}
+
+// EpochEvalFn evaluates the weights in store at the end of an epoch (the session fills in Epoch
+// and Step). It must be deterministic for resumed runs to match.
+type EpochEvalFn func(ctx context.Context, epoch int, store *model.Store) (EpochEval, error)
 
 // Epoch is the (0-based) epoch of the next step.
 func (p *Progress) Epoch() int { return int(p.Step / int64(p.StepsPerEpoch)) }
@@ -76,6 +94,9 @@ type Session struct {
 	LR, LRDecay, LRFloor float64
 	// ParamScope is the scope whose trainable variables Progress.Parameters counts.
 	ParamScope string
+	// EpochEval, if set, evaluates the weights at the end of every epoch; the result is kept in
+	// Progress.EpochEvals (and in the epoch's checkpoint). Its time is not counted as training time.
+	EpochEval EpochEvalFn
 	// ModelFn builds the training graph from x0 [B,28,28,1] float32, labels [B] int32 and the step's
 	// RNG state (derived from (Seed, step)): it adds the loss with train.AddMainLoss and may register
 	// per-step updates (EMA) with train.AddPerStepUpdateGraphFn.
@@ -132,7 +153,7 @@ func RunSession[S Checkpointed](ctx context.Context, c Session, state S, compati
 			}
 			sp := saved.TrainingProgress()
 			p.Step, p.Losses, p.EpochLosses = sp.Step, sp.Losses, sp.EpochLosses
-			p.TrainSeconds, p.Parameters = sp.TrainSeconds, sp.Parameters
+			p.TrainSeconds, p.Parameters, p.EpochEvals = sp.TrainSeconds, sp.Parameters, sp.EpochEvals
 			lastCheckpoint = found.Dir
 			fmt.Fprintf(log, "resume: continuing from %s (step %d of %d, epoch %d)\n", found.Dir, p.Step, p.TotalSteps, p.Epoch())
 		}
@@ -175,7 +196,7 @@ func (c Session) loop(ctx context.Context, b compute.Backend, store *model.Store
 	}
 	fmt.Fprintf(log, "training %s from step %d to %d of %d (%d steps per epoch, batch %d)\n",
 		c.Label, p.Step, end, p.TotalSteps, spe, c.BatchSize)
-	bar := progress.New(log, "train "+c.Label, int(p.TotalSteps), "steps")
+	bar := progress.New(log, "train "+c.Label, int(p.TotalSteps), "steps").Resume(int(p.Step))
 	sessionStart := time.Now()
 	var stepStart time.Time
 	save := func() error {
@@ -211,6 +232,17 @@ func (c Session) loop(ctx context.Context, b compute.Backend, store *model.Store
 				sum += float64(l)
 			}
 			p.EpochLosses = append(p.EpochLosses, sum/float64(spe))
+			if c.EpochEval != nil {
+				evalStart := time.Now()
+				epoch := int(p.Step / spe)
+				ev, err := c.EpochEval(ctx, epoch, store)
+				if err != nil {
+					return fmt.Errorf("evaluating epoch %d: %w", epoch, err)
+				}
+				ev.Epoch, ev.Step = epoch, p.Step
+				p.EpochEvals = append(p.EpochEvals, ev)
+				stepStart = stepStart.Add(time.Since(evalStart)) // not training time
+			}
 		}
 		bar.Update(int(p.Step), fmt.Sprintf("epoch %d/%d, loss %.4f", (p.Step-1)/spe+1, c.Epochs, loss))
 		stop := ctx.Err() != nil || p.Step >= end
@@ -270,5 +302,5 @@ func prepareRunDir(dir, metaFile string, meta []byte, resume bool) error {
 	if metaFile == "" {
 		return nil
 	}
-	return WriteFileAtomic(filepath.Join(dir, metaFile), meta)
+	return atomicfile.WriteBytes(filepath.Join(dir, metaFile), meta)
 }

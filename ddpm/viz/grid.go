@@ -12,6 +12,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
 // Side is the width and height of one MNIST image.
@@ -72,24 +74,13 @@ func SavePNG(path string, img image.Image) error {
 	return writeAtomic(path, data)
 }
 
+// writeAtomic writes data to path atomically (package atomicfile), creating path's directory.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("viz: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("viz: cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("viz: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("viz: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("viz: writing %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("viz: %w", err)
 	}
 	return nil
 }
