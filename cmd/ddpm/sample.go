@@ -35,7 +35,7 @@ func runSample(ctx context.Context, args []string) error {
 	clfDir := fs.String("classifier", "", "noisy classifier for --guidance classifier:S (a `ddpm train-classifier` run directory)")
 	ema := fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)")
 	out := fs.String("out", "", "PNG grid path (default <model>/sample.png)")
-	npy := fs.String("npy", "", ".npy path (default <model>/sample.npy; \"-\" to skip)")
+	npy := fs.String("npy", "", ".npy path (default: the PNG path with .npy for .png, e.g. s.png -> s.npy; \"-\" to skip)")
 	trajectory := fs.String("trajectory", "", "also write the denoising trajectory of the first samples to this PNG")
 	batch := fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)")
 	backendCfg := backendFlag(fs)
@@ -82,8 +82,8 @@ func runSample(ctx context.Context, args []string) error {
 	if *out == "" {
 		*out = filepath.Join(*modelDir, "sample.png")
 	}
-	if *npy == "" {
-		*npy = filepath.Join(*modelDir, "sample.npy")
+	if *npy == "" { // beside the PNG: s.png -> s.npy
+		*npy = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".npy"
 	}
 	for _, p := range []string{*out, *npy, *trajectory} {
 		if p != "" && p != "-" {

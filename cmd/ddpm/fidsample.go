@@ -1,0 +1,163 @@
+// `ddpm fid --model`: sampling the images to measure, after an estimate of the time it takes.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/fid"
+	"github.com/gomlx/compute"
+)
+
+type fidSampleArgs struct {
+	dir, class, method, variance, guidance, save string
+	ns                                           []int
+	steps, batch                                 int
+	eta                                          float64
+	clip, ema, estimateOnly                      bool
+	seed                                         int64
+	set                                          map[string]bool
+}
+
+// fidSample samples max(ns) images from a trained model, after printing an estimate of the
+// time it takes; nil result (and no error) with estimateOnly.
+func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sampler.Result, string, error) {
+	trained, err := pipeline.LoadTrained(a.dir, a.ema)
+	if err != nil {
+		return nil, "", err
+	}
+	r := trained.State.Recipe
+	o := pipeline.SampleOptions(r.Sample)
+	o.Seed = r.Sample.Seed + 2000 // neither the grid's nor `ddpm run`'s evaluation samples
+	if a.set["sampler"] {
+		o.Method = a.method
+	}
+	if a.set["steps"] {
+		o.Steps = a.steps
+	}
+	if a.set["eta"] {
+		o.Eta = a.eta
+	}
+	if a.set["variance"] {
+		o.Variance = diffusion.ReverseVariance(a.variance)
+	}
+	if a.set["clip"] {
+		o.ClipX0 = a.clip
+	}
+	if a.set["seed"] {
+		o.Seed = a.seed
+	}
+	if o.Guidance, err = sampler.ParseGuidance(a.guidance); err != nil {
+		return nil, "", err
+	}
+	o.BatchSize = a.batch
+	maxN := 0
+	for _, n := range a.ns {
+		maxN = max(maxN, n)
+	}
+	labels, err := parseClasses(a.class, maxN)
+	if err != nil {
+		return nil, "", err
+	}
+	if labels == nil && trained.Model.Conditional() {
+		labels = make([]int, maxN) // every class equally often, in every prefix of 10
+		for i := range labels {
+			labels[i] = i % 10
+		}
+	}
+	if err := o.Validate(trained.Model, len(labels)); err != nil {
+		return nil, "", err
+	}
+	s := sampler.New(b, trained.Store, trained.Model)
+	desc := fmt.Sprintf("%s, seed %d", describeOptions(o), o.Seed)
+	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, r.Name,
+		map[bool]string{true: "EMA", false: "raw"}[trained.EMA], desc)
+
+	// Estimate: time network evaluations on one batch (DDIM, 1 then 3 steps: the second call
+	// reuses the compiled graph), then scale by the steps and batches of the real run.
+	bs := min(o.BatchSize, maxN)
+	if bs == 0 {
+		bs = min(sampler.DefaultBatchSize(b), maxN)
+	}
+	cal := o
+	cal.Method, cal.Eta, cal.Record = "ddim", 0, nil
+	var calLabels []int
+	if labels != nil {
+		calLabels = labels[:bs]
+	}
+	cal.Steps = 1
+	if _, err := s.Sample(ctx, bs, calLabels, cal, io.Discard); err != nil {
+		return nil, "", fmt.Errorf("timing the sampler: %w", err)
+	}
+	cal.Steps = 3
+	timed, err := s.Sample(ctx, bs, calLabels, cal, io.Discard)
+	if err != nil {
+		return nil, "", fmt.Errorf("timing the sampler: %w", err)
+	}
+	perStep := timed.Seconds / 3
+	netSteps := trained.Model.Schedule.T
+	if o.Method == "ddim" {
+		netSteps = o.Steps
+	}
+	for _, n := range a.ns {
+		est := time.Duration(float64(netSteps) * float64((n+bs-1)/bs) * perStep * float64(time.Second))
+		fmt.Fprintf(os.Stderr, "estimated sampling time for N=%d: %s (%d network steps × %d batches of %d, %.2fs per step)\n",
+			n, est.Round(time.Second), netSteps, (n+bs-1)/bs, bs, perStep)
+	}
+	if len(a.ns) > 1 {
+		fmt.Fprintf(os.Stderr, "(N=%d is sampled once; smaller N use its first images; --n %d alone is faster)\n", maxN, min(a.ns[0], maxN))
+	}
+	if a.estimateOnly {
+		return nil, "", nil
+	}
+	res, err := s.Sample(ctx, maxN, labels, o, os.Stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	clipped := 0
+	for i, v := range res.Images { // x_0 is in [-1, 1] only when the predicted x_0 is clipped
+		if v < -1 || v > 1 {
+			res.Images[i] = max(-1, min(1, v))
+			clipped++
+		}
+	}
+	if clipped > 0 {
+		fmt.Fprintf(os.Stderr, "clipped %d pixel values to [-1, 1]\n", clipped)
+	}
+	path := a.save
+	if path == "" {
+		path = filepath.Join(a.dir, fmt.Sprintf("fid-samples-%d.npy", maxN))
+	}
+	if path != "-" {
+		if err := fid.WriteNpyImages(path, res.Images, res.N); err != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(os.Stderr, "samples -> %s\n", path)
+		if res.Labels != nil {
+			if err := fid.WriteNpyLabels(fid.LabelsPath(path), res.Labels); err != nil {
+				return nil, "", err
+			}
+			fmt.Fprintf(os.Stderr, "requested classes -> %s\n", fid.LabelsPath(path))
+		}
+	}
+	return res, fmt.Sprintf("model %s (%s), %s, %d samples in %.0fs", trained.Checkpoint, r.Name, desc, res.N, res.Seconds), nil
+}
+
+func describeOptions(o sampler.Options) string {
+	s := fmt.Sprintf("ddpm, σ²=%s, clip=%v", o.Variance, o.ClipX0)
+	if o.Method == "ddim" {
+		s = fmt.Sprintf("ddim, %d steps, η=%g, clip=%v", o.Steps, o.Eta, o.ClipX0)
+	}
+	if o.Guidance.Kind != "" {
+		s += ", guidance " + o.Guidance.String()
+	}
+	return s
+}
