@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -37,7 +38,7 @@ func timeGraph(t *testing.T, name string, fn func(in []*Node) []*Node, inputs ..
 	}
 	cfg := os.Getenv("GOBK")
 	if cfg == "" {
-		cfg = "ops_sequential"
+		cfg = testutil.GoBackendConfig
 	}
 	if sharedBackend == nil {
 		sharedBackend, _ = gobackend.New(cfg)

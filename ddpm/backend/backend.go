@@ -6,9 +6,16 @@
 // default auto-install is switched off here), so a machine without network or without a GPU never
 // waits on a download: it runs on the Go backend and says so.
 //
-// The Go backend is configured "ops_sequential": in GoMLX v0.28.2 its parallel op executor can
-// deadlock when a matmul inside a parallel op waits for workers (workerspool.Saturate), seen here on
-// 2 cores; sequential ops with parallel matmuls are also the faster choice for this network.
+// The Go backend is configured "ops_parallel,parallelism=-1" (GoOptions): independent ops of a
+// graph run concurrently (a train step's weight gradients beside the serial chain of element-wise
+// ops, which the pure-Go backend runs on one core each), and the worker pool is unlimited. In GoMLX
+// v0.28.2 (compute v0.1.2) a limited pool can deadlock: the parallel executor starts each ready op
+// with WaitToStart, which blocks while the pool is full, and an op already running (a matrix
+// product) waits inside Saturate for pool slots that the blocked ops hold; seen here on 2 cores.
+// With parallelism=-1 nothing waits for a pool slot (ops start as goroutines; Saturate fans out
+// GOMAXPROCS workers and waits only for its own). Results are bit-identical to sequential execution
+// (each op is computed the same way); a train step at batch 100 takes ~265 ms instead of ~350 ms on
+// the 2-core machine of bench/RESULTS.md.
 package backend
 
 import (
@@ -22,8 +29,11 @@ import (
 	"github.com/gomlx/compute/gobackend"
 )
 
+// GoOptions are the pure-Go backend's options (see the package documentation).
+const GoOptions = "ops_parallel,parallelism=-1"
+
 // GoConfig is the configuration used for the pure-Go backend.
-const GoConfig = gobackend.BackendName + ":ops_sequential"
+const GoConfig = gobackend.BackendName + ":" + GoOptions
 
 // Info describes the backend in use, for logs, checkpoints and reports.
 type Info struct {
@@ -110,13 +120,22 @@ func choose() (config, reason string) {
 		"/usr/local/lib/go-xla, ~/.local/lib/go-xla and the system library paths)"
 }
 
-// newWithConfig wraps compute.NewWithConfig, which panics on unknown backend names.
+// newWithConfig wraps compute.NewWithConfig, which panics on unknown backend names. The Go backend
+// prints "Go backend: parallelism set to N" on standard output when given that option; the line is
+// dropped (Info says the configuration), so that commands writing data to standard output stay clean.
 func newWithConfig(config string) (b compute.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
+	if strings.HasPrefix(config, gobackend.BackendName+":") && strings.Contains(config, "parallelism=") {
+		if devNull, openErr := os.OpenFile(os.DevNull, os.O_WRONLY, 0); openErr == nil {
+			stdout := os.Stdout
+			os.Stdout = devNull
+			defer func() { os.Stdout = stdout; _ = devNull.Close() }()
+		}
+	}
 	return compute.NewWithConfig(config)
 }
 

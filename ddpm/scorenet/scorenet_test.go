@@ -14,7 +14,7 @@ import (
 
 // goBackendConfig is the Go backend configuration of the tests and benchmarks;
 // $SCORENET_GO_BACKEND overrides it.
-const goBackendConfig = "ops_sequential"
+const goBackendConfig = testutil.GoBackendConfig
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()

@@ -11,19 +11,20 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// GoBackendConfig is the configuration of [GoBackend]: sequential ops (the parallel executor can
-// deadlock in tests on few cores).
-const GoBackendConfig = "ops_sequential"
+// GoBackendConfig is the configuration of [GoBackend]: the options the project runs the Go backend
+// with (backend.GoOptions: parallel ops, unlimited worker pool).
+const GoBackendConfig = backend.GoOptions
 
 var (
 	backendOnce sync.Once
-	backend     compute.Backend
+	goBackend   compute.Backend
 	backendErr  error
 )
 
@@ -31,11 +32,11 @@ var (
 // shared by its tests; it fails t if the backend cannot be created.
 func GoBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	backendOnce.Do(func() { backend, backendErr = gobackend.New(GoBackendConfig) })
+	backendOnce.Do(func() { goBackend, backendErr = gobackend.New(GoBackendConfig) })
 	if backendErr != nil {
 		t.Fatalf("go backend: %v", backendErr)
 	}
-	return backend
+	return goBackend
 }
 
 // NewGoBackend returns a new pure-Go backend with the given configuration ("" for the backend's
