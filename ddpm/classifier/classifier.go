@@ -102,7 +102,17 @@ func (c Config) Apply(scope *model.Scope, x, t *Node, f layers.Formulation) *Nod
 		exceptions.Panicf("classifier: t must be [B=%d], got %s", batch, t.Shape())
 	}
 	t = ConvertDType(t, x.DType())
+	if f.Resolve(x.Graph()) == layers.Stock {
+		return c.apply(scope, x, t, f)
+	}
+	// GoMLX's pure-Go backend: sub-batches sharing the variables (layers.BatchChunks).
+	return layers.InBatchChunks(scope, batch, func(scope *model.Scope, part SliceAxisSpec) *Node {
+		return c.apply(scope, Slice(x, part), Slice(t, part), f)
+	})
+}
 
+// apply is Apply's network on x [B, H, W, 1] and t [B] (already in x's dtype).
+func (c Config) apply(scope *model.Scope, x, t *Node, f layers.Formulation) *Node {
 	es := scope.In("embed")
 	w := param(es.In("fourier"), "W", initializer.RandomNormalFn(scope, c.FourierScale), x, false, c.EmbedDim/2)
 	proj := MulScalar(Mul(ExpandAxes(t, -1), ExpandAxes(w, 0)), 2*math.Pi) // [B, EmbedDim/2]

@@ -41,6 +41,9 @@
 //   - GroupNorm statistics are dot products (Σy against ones, Σy² as a batched y·y), the
 //     normalisation plus offset a batched product per (channel, example) row against [y; 1], the
 //     swish u·σ(u) uses one Exp; see GroupNormSwishCF.
+//   - Networks are built for two independent sub-batches from batch 32 (BatchChunks,
+//     InBatchChunks): the backend runs independent ops concurrently when configured as
+//     ddpm/backend does, so the two chains of single-threaded element-wise ops run on both cores.
 //
 // The two formulations agree to float32 round-off: the tests compare both with direct
 // definitions, with each other and (package scorenet) with PyTorch.

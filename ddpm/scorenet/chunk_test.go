@@ -12,22 +12,14 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-func TestBatchChunks(t *testing.T) {
-	for _, c := range []struct{ batch, want int }{{1, 1}, {31, 1}, {32, 2}, {100, 2}, {500, 2}} {
-		if got := BatchChunks(c.batch); got != c.want {
-			t.Errorf("BatchChunks(%d) = %d, want %d", c.batch, got, c.want)
-		}
-	}
-}
-
 // TestChunkedBatchAgrees checks the Go-backend network built for 2 sub-batches (batch 40) against
 // the same network applied to 5 slices of 8 examples (each built whole): outputs and every gradient
 // agree to float32 round-off, for a class-conditional network (labels are split with the images).
 func TestChunkedBatchAgrees(t *testing.T) {
 	const batch, slice = 40, 8
-	if BatchChunks(batch) < 2 || BatchChunks(slice) != 1 {
+	if layers.BatchChunks(batch) < 2 || layers.BatchChunks(slice) != 1 {
 		t.Fatalf("test sizes do not exercise chunking: BatchChunks(%d) = %d, BatchChunks(%d) = %d",
-			batch, BatchChunks(batch), slice, BatchChunks(slice))
+			batch, layers.BatchChunks(batch), slice, layers.BatchChunks(slice))
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	x, tt, target := benchBatch(rng, batch)

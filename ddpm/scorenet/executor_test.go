@@ -15,8 +15,8 @@ import (
 )
 
 // trainSteps runs steps Adam steps of the default ScoreNet (batch 32: two sub-batches, see
-// BatchChunks; seeded weights and batches) on a new Go backend with the given configuration and
-// returns the trained store.
+// layers.BatchChunks; seeded weights and batches) on a new Go backend with the given
+// configuration and returns the trained store.
 func trainSteps(t *testing.T, backendConfig string, steps int) *model.Store {
 	t.Helper()
 	store := model.NewStore()

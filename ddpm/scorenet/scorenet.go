@@ -31,7 +31,7 @@
 //     the last decoder level) is stored phase-split (layers.PhaseSplit): tconv2 writes its four
 //     stride phases as whole blocks and conv2 reads each tap from one phase, instead of
 //     interleaving pixels one by one. From batch 32 the graph is built for two halves of the
-//     batch that share the variables (BatchChunks), so that the backend's concurrent op executor
+//     batch that share the variables (layers.BatchChunks), so that the backend's concurrent op executor
 //     runs two chains of single-threaded element-wise ops side by side. See package layers for
 //     why, and bench_test.go for timings.
 package scorenet
@@ -136,42 +136,14 @@ func (c Config) Apply(scope *model.Scope, x, t, labels *Node, f layers.Formulati
 	if f.Resolve(x.Graph()) == layers.Stock {
 		return c.applyNHWC(scope, x, c.embedding(scope, t, labels), f)
 	}
-	chunks := BatchChunks(batch)
-	if chunks == 1 {
-		return c.applyCF(scope, x, c.embedding(scope, t, labels))
-	}
-	// Independent sub-batches sharing the variables (see BatchChunks).
-	outs := make([]*Node, chunks)
-	for i := range chunks {
-		part := AxisRange(i*batch/chunks, (i+1)*batch/chunks)
-		var li *Node
+	// Sub-batches sharing the variables (layers.BatchChunks).
+	return layers.InBatchChunks(scope, batch, func(scope *model.Scope, part SliceAxisSpec) *Node {
+		var y *Node
 		if labels != nil {
-			li = Slice(labels, part)
+			y = Slice(labels, part)
 		}
-		sc := scope.ResetVisited()
-		outs[i] = c.applyCF(sc, Slice(x, part), c.embedding(sc, Slice(t, part), li))
-	}
-	return Concatenate(outs, 0)
-}
-
-// ChunkMinBatch is the smallest sub-batch BatchChunks makes.
-const ChunkMinBatch = 16
-
-// BatchChunks returns the number of independent sub-batches the network is built for on GoMLX's
-// pure-Go backend: 2 for batches of at least 2·ChunkMinBatch, else 1. That backend runs each
-// element-wise op on one core, and runs independent ops concurrently (ddpm/backend): two
-// sub-batches make two independent chains of ops, so both cores work all the time instead of only
-// in the matrix products (a forward pass at batch 100 takes ~97 ms instead of ~151 ms on 2 cores).
-// The rule depends on the batch size alone, never on the machine, so results stay reproducible
-// across machines. Every op of the network treats examples independently and the gradients are
-// sums over the sub-batches, so the results equal those of the whole batch to float32 round-off
-// (TestChunkedBatchAgrees), though not bit for bit (matrix kernels pick their blocking by size).
-// Accelerators (the Stock formulation) always get the whole batch.
-func BatchChunks(batch int) int {
-	if batch >= 2*ChunkMinBatch {
-		return 2
-	}
-	return 1
+		return c.applyCF(scope, Slice(x, part), c.embedding(scope, Slice(t, part), y))
+	})
 }
 
 // applyNHWC is the network on [B, H, W, C] activations with GoMLX's autodiff: the formulation for
