@@ -6,9 +6,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -27,12 +28,7 @@ func register(name, summary string, run func(ctx context.Context, args []string)
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "ddpm: denoising diffusion probabilistic models on MNIST, in Go (GoMLX).\n\nUsage: ddpm <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun `ddpm <command> -h` for the flags of a command.")

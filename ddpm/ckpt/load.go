@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,12 +37,7 @@ func Verify(stepDir string) (*Manifest, error) {
 	if len(m.Files) == 0 {
 		return nil, fmt.Errorf("%w: %s lists no files", ErrCorrupt, mPath)
 	}
-	names := make([]string, 0, len(m.Files))
-	for name := range m.Files {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(m.Files)) {
 		want := m.Files[name]
 		p := filepath.Join(stepDir, name)
 		got, err := hashFile(p)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -118,12 +119,7 @@ func (c *Check) Reproduces(got *Check) error {
 		diffs = append(diffs, fmt.Sprintf("samples differ on the same backend (%s): sha256 %s, recorded %s",
 			c.Backend, got.SamplesSHA256, c.SamplesSHA256))
 	}
-	names := make([]string, 0, len(c.Metrics))
-	for name := range c.Metrics {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Metrics)) {
 		want := c.Metrics[name]
 		v, ok := got.Metrics[name]
 		switch {
