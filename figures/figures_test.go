@@ -38,7 +38,7 @@ func TestRecipes(t *testing.T) {
 					r.Train.KeepCheckpoints, r.Train.Epochs, r.Train.CheckpointEvery)
 			}
 			full, _ := Recipe(name, Full)
-			if r.Schedule != full.Schedule || r.Train.Seed != full.Train.Seed || r.Net.NumClasses != full.Net.NumClasses {
+			if r.Schedule != full.Schedule || r.Train.Seed != full.Train.Seed || r.Net.NumClasses() != full.Net.NumClasses() {
 				t.Errorf("%s/%s: quick mode must keep the seed's schedule, seed and conditioning", name, mode)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
@@ -78,6 +79,7 @@ const (
 	quickExamples = 3200
 	quickBatch    = 32
 	quickEpochs   = 3
+	quickHidden   = 16 // U-Net width of the quick assignment1 figures
 )
 
 // Recipe returns the recipe of a model in a mode. In quick mode the seed's schedule, seed and
@@ -105,12 +107,18 @@ func Recipe(name string, mode Mode) (recipe.Recipe, error) {
 	case Full:
 	case Quick:
 		r.Name += "-quick"
-		r.Description = fmt.Sprintf("quick CPU version of %s (%s): channels 32,32,32,32, embed 32, %d images, %d epochs of batch %d, "+
-			"Adam 2e-3, EMA 0.99", base, r.Schedule, quickExamples, quickEpochs, quickBatch)
-		r.Net.Channels = [4]int{32, 32, 32, 32}
-		r.Net.EmbedDim = 32
-		r.Net.EncoderGroups = [4]int{4, 8, 8, 8}
-		r.Net.DecoderGroups = [3]int{8, 8, 8}
+		net := "channels 32,32,32,32, embed 32"
+		if r.Net.Arch == network.UNet {
+			net = fmt.Sprintf("U-Net D=%d", quickHidden)
+			r.Net.UNet.Hidden = quickHidden
+		} else {
+			r.Net.ScoreNet.Channels = [4]int{32, 32, 32, 32}
+			r.Net.ScoreNet.EmbedDim = 32
+			r.Net.ScoreNet.EncoderGroups = [4]int{4, 8, 8, 8}
+			r.Net.ScoreNet.DecoderGroups = [3]int{8, 8, 8}
+		}
+		r.Description = fmt.Sprintf("quick CPU version of %s (%s): %s, %d images, %d epochs of batch %d, "+
+			"Adam 2e-3, EMA 0.99", base, r.Schedule, net, quickExamples, quickEpochs, quickBatch)
 		r.Train.TrainExamples = quickExamples
 		r.Train.Epochs = quickEpochs
 		r.Train.BatchSize = quickBatch

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -64,7 +65,10 @@ func PNG(img image.Image) ([]byte, error) { return viz.EncodePNG(img) }
 // 2πWt] (with the model's fixed W) at the normalised times ts (t/T): len(ts) rows of EmbedDim
 // values in [−1, 1].
 func FourierEmbedding(e *Env, m *Model, ts []float32) ([]float32, error) {
-	cfg := m.Model.Net
+	if m.Model.Net.Arch != network.ScoreNet {
+		return nil, fmt.Errorf("figures: the %s network has no Fourier time embedding", m.Model.Net.Arch)
+	}
+	cfg := m.Model.Net.ScoreNet
 	exec, err := model.NewExec(e.Backend, m.Store, func(scope *model.Scope, t *graph.Node) *graph.Node {
 		return layers.GaussianFourierProjection(scope.In(training.ModelScopeName).In("embed").In("fourier"), t,
 			cfg.EmbedDim, cfg.FourierScale)

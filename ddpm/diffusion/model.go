@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
-	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -14,14 +14,14 @@ import (
 
 // Model is a noise-prediction network with its noise schedule.
 type Model struct {
-	Net      scorenet.Config
+	Net      network.Config
 	Schedule *schedule.Schedule
 	// Conv chooses the convolution formulation (layers.Auto picks by backend).
 	Conv layers.Formulation
 }
 
 // Conditional reports whether the network takes class labels.
-func (m *Model) Conditional() bool { return m.Net.NumClasses > 0 }
+func (m *Model) Conditional() bool { return m.Net.Conditional() }
 
 // Epsilon is the network's noise prediction ε̂(x_t, t[, y]).
 //

@@ -76,3 +76,10 @@ func ConvTranspose(scope *model.Scope, x *Node, cout, k, stride, outputPadding i
 	}
 	return y
 }
+
+// ConvBias returns the bias of a convolution layer: variable "biases" [Cout] under scope, with
+// PyTorch's Conv2d init bound 1/√(Cin·k·k).
+func ConvBias(scope *model.Scope, g *Graph, cin, cout, k int) *Node {
+	bound := 1 / math.Sqrt(float64(cin*k*k))
+	return uniformVariable(scope, "biases", bound, cout).NodeValue(g)
+}

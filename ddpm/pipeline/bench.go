@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
-	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -20,7 +20,7 @@ import (
 
 // BenchConfig selects what Bench measures.
 type BenchConfig struct {
-	Net          scorenet.Config
+	Net          network.Config
 	Schedule     schedule.Config
 	TrainBatches []int // batch sizes of the train-step measurement
 	SampleBatch  int   // batch size of the sampler-step measurement

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 )
 
@@ -66,6 +67,16 @@ func intList(f func(r *Recipe) []int) func(*Recipe, string) error {
 	}
 }
 
+// forArch restricts an override to recipes whose network is arch.
+func forArch(arch string, set func(*Recipe, string) error) func(*Recipe, string) error {
+	return func(r *Recipe, v string) error {
+		if r.Net.Arch != arch {
+			return fmt.Errorf("applies to the %s network; recipe %q uses %s", arch, r.Name, r.Net.Arch)
+		}
+		return set(r, v)
+	}
+}
+
 var overrides = []override{
 	{"dataset", "training images: mnist or fashion-mnist", func(r *Recipe, v string) error { r.Train.Dataset = v; return nil }},
 	{"train-examples", "train on the first N images only (0 = all)", intField(func(r *Recipe) *int { return &r.Train.TrainExamples })},
@@ -84,9 +95,10 @@ var overrides = []override{
 	{"schedule", "noise schedule: linear or cosine", func(r *Recipe, v string) error { r.Schedule.Kind = schedule.Kind(v); return nil }},
 	{"beta1", "β₁ of the linear schedule", floatField(func(r *Recipe) *float64 { return &r.Schedule.Beta1 })},
 	{"betaT", "β_T of the linear schedule", floatField(func(r *Recipe) *float64 { return &r.Schedule.BetaT })},
-	{"channels", "U-Net channels of the 4 levels, e.g. 32,64,128,256", intList(func(r *Recipe) []int { return r.Net.Channels[:] })},
-	{"embed-dim", "time embedding size", intField(func(r *Recipe) *int { return &r.Net.EmbedDim })},
-	{"classes", "number of classes of a conditional network (0 = unconditional)", intField(func(r *Recipe) *int { return &r.Net.NumClasses })},
+	{"channels", "ScoreNet channels of the 4 levels, e.g. 32,64,128,256", forArch(network.ScoreNet, intList(func(r *Recipe) []int { return r.Net.ScoreNet.Channels[:] }))},
+	{"embed-dim", "ScoreNet time embedding size", forArch(network.ScoreNet, intField(func(r *Recipe) *int { return &r.Net.ScoreNet.EmbedDim }))},
+	{"hidden", "U-Net (assignment1) width D of the first level", forArch(network.UNet, intField(func(r *Recipe) *int { return &r.Net.UNet.Hidden }))},
+	{"classes", "number of classes of a conditional network (0 = unconditional)", intField(func(r *Recipe) *int { return r.Net.NumClassesField() })},
 	{"sampler", "sampler of the samples drawn after training and of evaluations: ddpm or ddim", func(r *Recipe, v string) error { r.Sample.Sampler = v; return nil }},
 	{"sampler-steps", "DDIM steps of those samples", intField(func(r *Recipe) *int { return &r.Sample.Steps })},
 	{"sample-n", "number of samples drawn after training", intField(func(r *Recipe) *int { return &r.Sample.N })},
@@ -119,12 +131,12 @@ func Resolve(fs *flag.FlagSet) (Recipe, error) {
 		if f.Name == "conditional" {
 			switch f.Value.String() {
 			case "true", "1":
-				if r.Net.NumClasses == 0 {
+				if !r.Net.Conditional() {
 					r.Name += "-cond"
-					r.Net.NumClasses, r.Train.PUncond = 10, 0.1
+					*r.Net.NumClassesField(), r.Train.PUncond = 10, 0.1
 				}
 			case "false", "0":
-				r.Net.NumClasses, r.Train.PUncond = 0, 0
+				*r.Net.NumClassesField(), r.Train.PUncond = 0, 0
 			default:
 				errs = append(errs, fmt.Sprintf("--conditional %q: want true or false", f.Value))
 			}

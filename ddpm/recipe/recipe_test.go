@@ -22,9 +22,33 @@ func TestRecipesAreValid(t *testing.T) {
 	if s.Schedule.Steps != 200 || s.Schedule.BetaT != 0.1 || s.Train.BatchSize != 100 || s.Train.LR != 0.01 || s.Train.Epochs != 60 {
 		t.Errorf("scorenet recipe drifted from seed 003: %+v", s)
 	}
-	a, _ := Get("assignment1")
-	if a.Schedule.Steps != 1000 || a.Schedule.BetaT != 0.02 || a.Train.Epochs != 20 {
-		t.Errorf("assignment1 recipe drifted from seed 000: %+v", a)
+	// Seed 000 (outline §5-§7): T=300, β 1e-4→0.02, batch 64, 20 epochs, Adam 1e-3 with
+	// ExponentialLR(0.1^(1/20)) per epoch, no EMA, label dropout 0.1, the U-Net at D=128, DDPM
+	// sampling with σ²=β and no clipping.
+	for _, name := range []string{"assignment1", "assignment1-cond", "assignment1-d16", "assignment1-d16-cond"} {
+		a, err := Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantD, wantClasses, wantPUncond := 128, 0, 0.0
+		if strings.Contains(name, "-d16") {
+			wantD = 16
+		}
+		if strings.HasSuffix(name, "-cond") {
+			wantClasses, wantPUncond = 10, 0.1
+		}
+		if a.Schedule.Steps != 300 || a.Schedule.Beta1 != 1e-4 || a.Schedule.BetaT != 0.02 || a.Train.Epochs != 20 ||
+			a.Train.BatchSize != 64 || a.Train.LR != 1e-3 || a.Train.EMADecay != 0 || a.Train.Seed != 180 ||
+			a.Net.Arch != "unet" || a.Net.UNet.Hidden != wantD || a.Net.UNet.UpKernel != 4 ||
+			a.Net.NumClasses() != wantClasses || a.Train.PUncond != wantPUncond ||
+			a.Sample.Sampler != "ddpm" || a.Sample.Variance != "beta" || a.Sample.ClipX0 {
+			t.Errorf("%s recipe drifted from seed 000: %+v", name, a)
+		}
+		for epoch, want := range map[int]float64{0: 1e-3, 10: 1e-3 * math.Sqrt(0.1), 19: 1e-3 * math.Pow(0.1, 0.95), 20: 1e-4} {
+			if got := a.Train.LearningRate(epoch); math.Abs(got-want) > 1e-12 {
+				t.Errorf("%s: learning rate at epoch %d = %g, want %g", name, epoch, got, want)
+			}
+		}
 	}
 	if math.Abs(s.Train.LearningRate(0)-0.01) > 1e-15 || math.Abs(s.Train.LearningRate(200)-0.002) > 1e-15 {
 		t.Errorf("scorenet lr schedule: epoch 0 %g, epoch 200 %g", s.Train.LearningRate(0), s.Train.LearningRate(200))
@@ -47,7 +71,7 @@ func TestFlagsOverrideOnlyWhatIsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Train.Epochs != 2 || r.Net.Channels != [4]int{32, 32, 64, 64} || r.Net.NumClasses != 10 || r.Train.BatchSize != 100 || r.Name != "scorenet-cond" {
+	if r.Train.Epochs != 2 || r.Net.ScoreNet.Channels != [4]int{32, 32, 64, 64} || r.Net.NumClasses() != 10 || r.Train.BatchSize != 100 || r.Name != "scorenet-cond" {
 		t.Errorf("overrides not applied as expected: %+v", r)
 	}
 }
@@ -104,6 +128,30 @@ func TestInvalidInputsAreClearErrors(t *testing.T) {
 		_, err := parse(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want it to contain %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestNetworkFlagsMatchTheArch checks that a network flag of the other architecture is an error
+// naming it, and that --hidden sets the U-Net's width.
+func TestNetworkFlagsMatchTheArch(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // error substring; "" = ok
+	}{
+		{[]string{"--recipe", "assignment1-cond", "--hidden", "24"}, ""},
+		{[]string{"--recipe", "assignment1", "--channels", "8,8,8,8"}, "applies to the scorenet network"},
+		{[]string{"--recipe", "scorenet", "--hidden", "8"}, "applies to the unet network"},
+		{[]string{"--recipe", "assignment1", "--hidden", "0"}, "hidden = 0"},
+	} {
+		r, err := parse(t, c.args...)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.args, err)
+		case c.want == "" && r.Net.UNet.Hidden != 24:
+			t.Errorf("%v: hidden %d", c.args, r.Net.UNet.Hidden)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want one containing %q", c.args, err, c.want)
 		}
 	}
 }

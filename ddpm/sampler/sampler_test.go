@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -27,7 +28,7 @@ func tinyModel(classes, T int) (*diffusion.Model, *model.Store) {
 	s := schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: T, Beta1: 1e-4, BetaT: 0.1})
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(5))
-	return &diffusion.Model{Net: net, Schedule: s}, store
+	return &diffusion.Model{Net: network.FromScoreNet(net), Schedule: s}, store
 }
 
 func ddpmOptions(seed int64) Options {

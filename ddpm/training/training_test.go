@@ -20,8 +20,8 @@ import (
 func tinyRecipe() recipe.Recipe {
 	r, _ := recipe.Get("quick")
 	r.Name = "tiny"
-	r.Net.Channels = [4]int{32, 32, 32, 32}
-	r.Net.EmbedDim = 32
+	r.Net.ScoreNet.Channels = [4]int{32, 32, 32, 32}
+	r.Net.ScoreNet.EmbedDim = 32
 	r.Train.BatchSize = 32
 	r.Train.Epochs = 2
 	r.Train.LR = 3e-3
