@@ -85,6 +85,9 @@ var (
 	linear200  = schedule.Config{Kind: schedule.Linear, Steps: 200, Beta1: 1e-4, BetaT: 0.1}
 )
 
+// DatasetClasses is the number of classes of MNIST and Fashion-MNIST.
+const DatasetClasses = 10
+
 // CPUHidden is the U-Net width D of the "assignment1-d<D>" recipes: the widest that trains its 20
 // epochs on a 2-core CPU in hours rather than days (the seed's D = 128 costs about 6.4 GFLOP per
 // training image, ~85× ScoreNet; D = 32 costs 1/16 of that).
@@ -219,6 +222,9 @@ func (r Recipe) Validate() error {
 		return fmt.Errorf("recipe %q: ema decay %g: must be in [0, 1)", r.Name, t.EMADecay)
 	case !(t.PUncond >= 0 && t.PUncond < 1):
 		return fmt.Errorf("recipe %q: p_uncond %g: must be in [0, 1)", r.Name, t.PUncond)
+	case r.Net.Conditional() && r.Net.NumClasses() != DatasetClasses:
+		return fmt.Errorf("recipe %q: num_classes %d: a conditional network is trained on the dataset's labels, "+
+			"and %s has %d classes", r.Name, r.Net.NumClasses(), t.Dataset, DatasetClasses)
 	case t.PUncond > 0 && !r.Net.Conditional():
 		return fmt.Errorf("recipe %q: p_uncond %g needs a conditional network (num_classes > 0)", r.Name, t.PUncond)
 	case t.CheckpointEvery < 0:

@@ -155,3 +155,25 @@ func TestNetworkFlagsMatchTheArch(t *testing.T) {
 		}
 	}
 }
+
+// TestClassCountMatchesTheData checks that a conditional network must have the datasets' 10
+// classes: with fewer, labels 5..9 would fall into the "no class" slot or beyond the table.
+func TestClassCountMatchesTheData(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--recipe", "scorenet", "--classes", "10"}, true},
+		{[]string{"--recipe", "scorenet", "--classes", "0"}, true},
+		{[]string{"--recipe", "scorenet-cond", "--classes", "5"}, false},
+		{[]string{"--recipe", "assignment1-d16-cond", "--classes", "12"}, false},
+	} {
+		_, err := parse(t, c.args...)
+		if (err == nil) != c.ok {
+			t.Errorf("%v: error %v, want ok=%v", c.args, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "num_classes") {
+			t.Errorf("%v: error %q does not name num_classes", c.args, err)
+		}
+	}
+}

@@ -126,9 +126,13 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 		return nil, err
 	}
 	if s.model.Conditional() || o.Guidance.Kind == "classifier" {
+		classes := s.model.Net.NumClasses() // the model's classes, or the noisy classifier's
+		if o.Guidance.Kind == "classifier" {
+			classes = classifier.NumClasses
+		}
 		for i, y := range labels {
-			if y < 0 || y >= 10 {
-				return nil, fmt.Errorf("class %d (sample %d) out of range [0, 9]", y, i)
+			if y < 0 || y >= classes {
+				return nil, fmt.Errorf("class %d (sample %d) out of range [0, %d]", y, i, classes-1)
 			}
 		}
 	}

@@ -109,8 +109,10 @@ func TestDDIMEtaZeroIsDeterministicGivenXT(t *testing.T) {
 func TestInvalidOptions(t *testing.T) {
 	m, store := tinyModel(0, 10)
 	cond, condStore := tinyModel(10, 10)
+	cond4, cond4Store := tinyModel(4, 10)
 	s := New(testutil.GoBackend(t), store, m)
 	sc := New(testutil.GoBackend(t), condStore, cond)
+	sc4 := New(testutil.GoBackend(t), cond4Store, cond4)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
@@ -131,6 +133,7 @@ func TestInvalidOptions(t *testing.T) {
 			"needs a class-conditional model"},
 		{"labels on unconditional", s, 1, []int{3}, ddpmOptions(1), "the model is unconditional"},
 		{"unknown class", sc, 1, []int{12}, ddpmOptions(1), "class 12 (sample 0) out of range [0, 9]"},
+		{"class beyond a 4-class model", sc4, 2, []int{1, 4}, ddpmOptions(1), "class 4 (sample 1) out of range [0, 3]"},
 		{"cfg without labels", sc, 1, nil, Options{Method: "ddpm", Variance: "beta", Guidance: Guidance{Kind: "cfg", Scale: 1}},
 			"needs class labels"},
 		{"record", s, 1, nil, Options{Method: "ddpm", Variance: "beta", Record: []int{11}}, "trajectory step 11"},

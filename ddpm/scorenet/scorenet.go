@@ -90,7 +90,7 @@ func (c Config) Validate() error {
 		if ch < 1 {
 			return fmt.Errorf("scorenet: channels[%d] = %d, must be >= 1", i, ch)
 		}
-		if ch%c.EncoderGroups[i] != 0 || c.EncoderGroups[i] < 1 {
+		if c.EncoderGroups[i] < 1 || ch%c.EncoderGroups[i] != 0 {
 			return fmt.Errorf("scorenet: channels[%d] = %d is not divisible by encoder_groups[%d] = %d",
 				i, ch, i, c.EncoderGroups[i])
 		}

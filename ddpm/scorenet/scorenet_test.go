@@ -79,3 +79,21 @@ func TestConditionalAddsClassEmbedding(t *testing.T) {
 		t.Errorf("conditional trainable parameters = %d, want %d (+ an 11×256 class table)", trainable, want)
 	}
 }
+
+// TestValidateNeverPanics checks that zero or negative group counts and channels are reported as
+// errors (the CLI reaches them through --channels and recipe files), not a division by zero.
+func TestValidateNeverPanics(t *testing.T) {
+	for _, mutate := range []func(c *Config){
+		func(c *Config) { c.EncoderGroups[0] = 0 },
+		func(c *Config) { c.EncoderGroups[3] = -2 },
+		func(c *Config) { c.DecoderGroups[1] = 0 },
+		func(c *Config) { c.Channels[2] = 0 },
+		func(c *Config) { c.EmbedDim = 3 },
+	} {
+		c := Default()
+		mutate(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v: Validate accepted it", c)
+		}
+	}
+}
