@@ -150,23 +150,3 @@ func Steps(T, k int) []int {
 	return ts
 }
 
-// TrajectoryRecord returns about k of the steps a sampler with options o visits on a schedule of
-// T steps (the first, evenly spaced ones, and 0: the final images), to record a trajectory.
-func TrajectoryRecord(T int, o sampler.Options, k int) []int {
-	var visited []int
-	if o.Method == "ddim" {
-		visited, _ = diffusion.DDIMTimesteps(T, o.Steps)
-	} else {
-		for t := T; t >= 1; t-- {
-			visited = append(visited, t)
-		}
-	}
-	var rec []int
-	for i := range k - 1 {
-		j := i * (len(visited) - 1) / max(1, k-2)
-		if len(rec) == 0 || rec[len(rec)-1] != visited[j] {
-			rec = append(rec, visited[j])
-		}
-	}
-	return append(rec, 0)
-}

@@ -234,22 +234,6 @@ func (e *Env) Sample(ctx context.Context, m *Model, n int, labels []int, o sampl
 	return m.Sampler.Sample(ctx, n, labels, o, e.Log)
 }
 
-// CycleLabels returns n labels 0, 1, ..., 9, 0, 1, ... (nil when the model is unconditional).
-func CycleLabels(m *Model, n int) []int {
-	if !m.Model.Conditional() {
-		return nil
-	}
-	return cycle(n)
-}
-
-func cycle(n int) []int {
-	l := make([]int, n)
-	for i := range l {
-		l[i] = i % 10
-	}
-	return l
-}
-
 // Reference returns the FID/KID reference of the evaluation (the shipped MNIST feature network,
 // or $DDPM_FID_WEIGHTS, measured on the MNIST test set; cached under data/fid), loaded once.
 func (e *Env) Reference(ctx context.Context) (*fid.Reference, error) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/internal/atomicfile"
@@ -96,9 +97,9 @@ func (e *Env) EvaluateWith(ctx context.Context, m *Model, o sampler.Options, n i
 		return v, nil
 	}
 	start := time.Now()
-	labels := CycleLabels(m, n)
+	labels := sampler.BalancedLabels(m.Model, n)
 	if o.Guidance.Kind == "classifier" {
-		labels = cycle(n)
+		labels = sampler.CycleClasses(n, classifier.NumClasses)
 	}
 	fmt.Fprintf(e.Log, "evaluate %s at step %d: %d samples (%s)\n", m.Recipe.Name, m.State.Step, n, Describe(o))
 	res, err := m.Sampler.Sample(ctx, n, labels, o, e.Log)

@@ -78,7 +78,7 @@ func (e *Env) LossFigure(m *Model, name string) (Figure, error) {
 // the grid sampler.
 func (e *Env) SamplesFigure(ctx context.Context, m *Model, name string) (Figure, error) {
 	n := e.Settings.GridN
-	res, err := e.Sample(ctx, m, n, CycleLabels(m, n), e.Settings.Sample)
+	res, err := e.Sample(ctx, m, n, sampler.BalancedLabels(m.Model, n), e.Settings.Sample)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -113,8 +113,8 @@ func (e *Env) ClassGridFigure(ctx context.Context, m *Model, name string, w floa
 // recorded step.
 func (e *Env) TrajectoryFigure(ctx context.Context, m *Model, name string) (Figure, error) {
 	o := e.Settings.Sample
-	o.Record = TrajectoryRecord(m.Model.Schedule.T, o, e.Settings.TrajectoryFrames)
-	res, err := e.Sample(ctx, m, 6, CycleLabels(m, 6), o)
+	o.Record = sampler.TrajectorySteps(m.Model.Schedule.T, o, e.Settings.TrajectoryFrames)
+	res, err := e.Sample(ctx, m, 6, sampler.BalancedLabels(m.Model, 6), o)
 	if err != nil {
 		return Figure{}, err
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
-	"github.com/ddpm-go/ddpm/ddpm/sampler"
 )
 
 func TestParseMode(t *testing.T) {
@@ -51,14 +50,6 @@ func TestRecipes(t *testing.T) {
 func TestSteps(t *testing.T) {
 	if got, want := Steps(1000, 11), []int{0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}; !slices.Equal(got, want) {
 		t.Errorf("Steps(1000, 11) = %v, want %v", got, want)
-	}
-	rec := TrajectoryRecord(200, sampler.Options{Method: "ddim", Steps: 20}, 10)
-	if len(rec) != 10 || rec[0] != 200 || rec[len(rec)-1] != 0 {
-		t.Errorf("TrajectoryRecord(ddim 20) = %v: want 10 steps from 200 down to 0", rec)
-	}
-	rec = TrajectoryRecord(200, sampler.Options{Method: "ddpm"}, 11)
-	if len(rec) != 11 || rec[0] != 200 || rec[9] != 1 || rec[10] != 0 {
-		t.Errorf("TrajectoryRecord(ddpm) = %v: want 11 steps from 200 to 1, then 0", rec)
 	}
 }
 

@@ -162,7 +162,7 @@ func (e *Env) CompareSamplers(ctx context.Context, m *Model, n int, opts []sampl
 	var evalErr error
 	for _, o := range opts {
 		fmt.Fprintf(e.Log, "%s: %d samples\n", Describe(o), n)
-		res, err := m.Sampler.Sample(ctx, n, CycleLabels(m, n), o, e.Log)
+		res, err := m.Sampler.Sample(ctx, n, sampler.BalancedLabels(m.Model, n), o, e.Log)
 		if err != nil {
 			return nil, err
 		}

@@ -34,8 +34,8 @@ func runDoctor(ctx context.Context, args []string) error {
 		return err
 	}
 	defer b.Finalize()
-	fmt.Printf("backend: %s\n  description: %s\n  devices: %d, device 0: %s\n  reason: %s\n  built with GOEXPERIMENT=simd: %v\n",
-		info.Config, b.Description(), info.Devices, info.Device, info.Reason, info.SIMD)
+	fmt.Printf("backend: %s\n  description: %s\n  identity (same identity, same bits): %s\n  devices: %d, device 0: %s\n  reason: %s\n  built with GOEXPERIMENT=simd: %v\n",
+		info.Config, b.Description(), info.Identity, info.Devices, info.Device, info.Reason, info.SIMD)
 	dir := mnist.Dir(*data)
 	if _, err := mnist.Load(dir, mnist.Test); err != nil {
 		fmt.Printf("MNIST: not ready in %s: %v\n", dir, err)

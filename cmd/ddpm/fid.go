@@ -54,16 +54,8 @@ func runFID(ctx context.Context, args []string) error {
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	weights := fs.String("weights", "", "directory of other mnist-cnn-v1 weights (ddpm fid-train --out DIR); default: the shipped ones")
 	cache := fs.String("cache", "", "cache directory of reference statistics and floors (default: fid/ beside the MNIST directory)")
-	// Sampler flags (default: the recipe's sampling settings of the model).
-	method := fs.String("sampler", "", "ddpm or ddim (default: the model recipe's)")
-	steps := fs.Int("steps", 0, "DDIM steps (default: the recipe's)")
-	eta := fs.Float64("eta", 0, "DDIM η (default: the recipe's)")
-	variance := fs.String("variance", "", "DDPM σ_t²: beta or posterior (default: the recipe's)")
-	clip := fs.Bool("clip", true, "clip the predicted x_0 at each step (when not given: the recipe's)")
-	seed := fs.Int64("seed", 0, "sampler seed (default: the recipe's seed + 2000)")
-	guidance := fs.String("guidance", "none", "none, cfg:W or classifier:S")
-	ema := fs.Bool("ema", true, "use the EMA weights when the model has them")
-	batch := fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)")
+	// Sampler flags (default: the model recipe's sampling settings, seed + fidSeedOffset).
+	sf := addSamplerFlags(fs)
 	backendCfg, data := backendFlag(fs), dataFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -163,9 +155,8 @@ func runFID(ctx context.Context, args []string) error {
 
 	var res *sampler.Result
 	if *modelDir != "" {
-		res, source, err = fidSample(ctx, b, fidSampleArgs{dir: *modelDir, ns: ns, class: *class, method: *method,
-			steps: *steps, eta: *eta, variance: *variance, clip: *clip, seed: *seed, guidance: *guidance, ema: *ema,
-			batch: *batch, set: set, estimateOnly: *estimate, save: *save})
+		res, source, err = fidSample(ctx, b, fidSampleArgs{dir: *modelDir, ns: ns, class: *class, flags: sf,
+			estimateOnly: *estimate, save: *save})
 		if err != nil || res == nil {
 			return err
 		}

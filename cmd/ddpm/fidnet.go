@@ -41,7 +41,7 @@ func runFIDTrain(ctx context.Context, args []string) error {
 	}
 	cmd := "ddpm fid-train " + strings.Join(args, " ")
 	net, err := fid.Train(ctx, b, trainSet, testSet, fid.TrainOptions{Seed: *seed, Epochs: *epochs, BatchSize: *batch,
-		LR: *lr, MaxSteps: *maxSteps, Command: strings.TrimSpace(cmd), Backend: info.Config, Log: os.Stderr})
+		LR: *lr, MaxSteps: *maxSteps, Command: strings.TrimSpace(cmd), Backend: info.Identity, Log: os.Stderr})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/fid"
@@ -18,47 +17,27 @@ import (
 )
 
 type fidSampleArgs struct {
-	dir, class, method, variance, guidance, save string
-	ns                                           []int
-	steps, batch                                 int
-	eta                                          float64
-	clip, ema, estimateOnly                      bool
-	seed                                         int64
-	set                                          map[string]bool
+	dir, class, save string
+	ns               []int
+	flags            *samplerFlags
+	estimateOnly     bool
 }
+
+// fidSeedOffset is added to a recipe's sampling seed for `ddpm fid --model`: neither the grid's
+// nor `ddpm run`'s evaluation samples.
+const fidSeedOffset = 2000
 
 // fidSample samples max(ns) images from a trained model, after printing an estimate of the
 // time it takes; nil result (and no error) with estimateOnly.
 func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sampler.Result, string, error) {
-	trained, err := pipeline.LoadTrained(a.dir, a.ema)
+	trained, err := pipeline.LoadTrained(a.dir, *a.flags.ema)
 	if err != nil {
 		return nil, "", err
 	}
-	r := trained.State.Recipe
-	o := pipeline.SampleOptions(r.Sample)
-	o.Seed = r.Sample.Seed + 2000 // neither the grid's nor `ddpm run`'s evaluation samples
-	if a.set["sampler"] {
-		o.Method = a.method
-	}
-	if a.set["steps"] {
-		o.Steps = a.steps
-	}
-	if a.set["eta"] {
-		o.Eta = a.eta
-	}
-	if a.set["variance"] {
-		o.Variance = diffusion.ReverseVariance(a.variance)
-	}
-	if a.set["clip"] {
-		o.ClipX0 = a.clip
-	}
-	if a.set["seed"] {
-		o.Seed = a.seed
-	}
-	if o.Guidance, err = sampler.ParseGuidance(a.guidance); err != nil {
+	o, err := a.flags.options(trained.State.Recipe.Sample, fidSeedOffset)
+	if err != nil {
 		return nil, "", err
 	}
-	o.BatchSize = a.batch
 	maxN := 0
 	for _, n := range a.ns {
 		maxN = max(maxN, n)
@@ -68,17 +47,14 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 		return nil, "", err
 	}
 	if labels == nil && trained.Model.Conditional() {
-		labels = make([]int, maxN) // every class equally often, in every prefix of 10
-		for i := range labels {
-			labels[i] = i % 10
-		}
+		labels = sampler.BalancedLabels(trained.Model, maxN) // every class equally often, in every prefix
 	}
 	if err := o.Validate(trained.Model, len(labels)); err != nil {
 		return nil, "", err
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
 	desc := fmt.Sprintf("%s, seed %d", describeOptions(o), o.Seed)
-	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, r.Name,
+	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, trained.State.Recipe.Name,
 		map[bool]string{true: "EMA", false: "raw"}[trained.EMA], desc)
 
 	// Estimate: time network evaluations on one batch (DDIM, 1 then 3 steps: the second call
@@ -148,7 +124,7 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 			fmt.Fprintf(os.Stderr, "requested classes -> %s\n", fid.LabelsPath(path))
 		}
 	}
-	return res, fmt.Sprintf("model %s (%s), %s, %d samples in %.0fs", trained.Checkpoint, r.Name, desc, res.N, res.Seconds), nil
+	return res, fmt.Sprintf("model %s (%s), %s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name, desc, res.N, res.Seconds), nil
 }
 
 func describeOptions(o sampler.Options) string {

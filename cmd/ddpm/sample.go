@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
-	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/viz"
@@ -23,21 +22,13 @@ func runSample(ctx context.Context, args []string) error {
 	fs := newFlags("sample", "--model DIR [flags]")
 	modelDir := fs.String("model", "", "run directory (or checkpoint directory) of a trained model (required)")
 	n := fs.Int("n", 64, "number of samples")
-	method := fs.String("sampler", "ddpm", "ddpm (ancestral, all T steps) or ddim")
-	steps := fs.Int("steps", 50, "DDIM steps S (1..T), spaced τ_i = round(i·T/S)")
-	eta := fs.Float64("eta", 0, "DDIM η in [0, 1] (0 = deterministic)")
-	variance := fs.String("variance", "beta", "DDPM σ_t²: beta (β_t) or posterior (β̃_t)")
-	clip := fs.Bool("clip", true, "clip the predicted x_0 to [-1, 1] at each step")
-	seed := fs.Int64("seed", 1, "seed of the sampler's noise")
+	sf := addSamplerFlags(fs)
 	class := fs.String("class", "", "class(es) to draw: one digit (all samples), or a comma list cycled over the samples")
 	grid := fs.String("grid", "", "\"classes\": a 10×10 grid, one row per class, each column from the same starting noise")
-	guidance := fs.String("guidance", "none", "none, cfg:W (classifier-free, conditional models) or classifier:S (with --classifier)")
 	clfDir := fs.String("classifier", "", "noisy classifier for --guidance classifier:S (a `ddpm train-classifier` run directory)")
-	ema := fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)")
 	out := fs.String("out", "", "PNG grid path (default <model>/sample.png)")
 	npy := fs.String("npy", "", ".npy path (default: the PNG path with .npy for .png, e.g. s.png -> s.npy; \"-\" to skip)")
 	trajectory := fs.String("trajectory", "", "also write the denoising trajectory of the first samples to this PNG")
-	batch := fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)")
 	backendCfg := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -46,11 +37,10 @@ func runSample(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("--model is required")
 	}
-	g, err := sampler.ParseGuidance(*guidance)
-	if err != nil {
+	if _, err := sampler.ParseGuidance(*sf.guidance); err != nil {
 		return err
 	}
-	trained, err := pipeline.LoadTrained(*modelDir, *ema)
+	trained, err := pipeline.LoadTrained(*modelDir, *sf.ema)
 	if err != nil {
 		return err
 	}
@@ -60,10 +50,12 @@ func runSample(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o := sampler.Options{Method: *method, Steps: *steps, Eta: *eta, Variance: diffusion.ReverseVariance(*variance),
-		ClipX0: *clip, Seed: *seed, Guidance: g, BatchSize: *batch}
+	o, err := sf.options(trained.State.Recipe.Sample, 0)
+	if err != nil {
+		return err
+	}
 	if *trajectory != "" {
-		o.Record = pipeline.TrajectorySteps(trained.Model.Schedule.T, 10)
+		o.Record = sampler.TrajectorySteps(trained.Model.Schedule.T, o, 10)
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
 	if *clfDir != "" {
@@ -75,8 +67,8 @@ func runSample(ctx context.Context, args []string) error {
 			return fmt.Errorf("--classifier %s: %w", *clfDir, err)
 		}
 		fmt.Fprintf(os.Stderr, "noisy classifier %s (%s)\n", clf.Checkpoint, clf.State.Spec.Schedule)
-		if g.Kind != "classifier" {
-			fmt.Fprintf(os.Stderr, "warning: --classifier is used only with --guidance classifier:S (got %s)\n", g)
+		if o.Guidance.Kind != "classifier" {
+			fmt.Fprintf(os.Stderr, "warning: --classifier is used only with --guidance classifier:S (got %s)\n", o.Guidance)
 		}
 	}
 	if *out == "" {

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -42,6 +41,8 @@ type Info struct {
 	Device  string // device description
 	Reason  string // why this backend was chosen
 	SIMD    bool   // built with GOEXPERIMENT=simd (matters for the Go backend's speed)
+	// Identity is Identity(backend): what determines its bits (recorded with shipped checks).
+	Identity string
 	Devices int
 }
 
@@ -92,10 +93,11 @@ func Open(config string) (compute.Backend, Info, error) {
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("backend %q (%s): %w", config, reason, err)
 	}
-	info := Info{Config: config, Name: b.String(), Reason: reason, SIMD: builtWithSIMD(), Devices: b.NumDevices()}
+	info := Info{Config: config, Name: b.String(), Reason: reason, SIMD: simdBuild, Devices: b.NumDevices()}
 	if info.Devices > 0 {
 		info.Device = b.DeviceDescription(0)
 	}
+	info.Identity = Identity(b)
 	if info.Name == gobackend.BackendName {
 		info.Device = fmt.Sprintf("cpu (%d cores, %s)", runtime.NumCPU(), runtime.GOARCH)
 	}
@@ -139,16 +141,3 @@ func newWithConfig(config string) (b compute.Backend, err error) {
 	return compute.NewWithConfig(config)
 }
 
-// builtWithSIMD reports whether the binary was built with GOEXPERIMENT=simd.
-func builtWithSIMD() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "GOEXPERIMENT" && strings.Contains(s.Value, "simd") {
-			return true
-		}
-	}
-	return false
-}

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,24 @@ func TestOpenExplicit(t *testing.T) {
 	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
 	if _, _, err := Open("xla:cuda"); err == nil {
 		t.Errorf("xla:cuda without a plugin must fail with an error, not hang or succeed")
+	}
+}
+
+// TestIdentityNamesTheKernels checks that the Go backend's identity carries the architecture and
+// the kernel family (so a bit-identity check never compares two different CPUs' kernels), and
+// that Open records it.
+func TestIdentityNamesTheKernels(t *testing.T) {
+	b, info, err := Open("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	id := Identity(b)
+	if info.Identity != id {
+		t.Errorf("Info.Identity %q, Identity %q", info.Identity, id)
+	}
+	want := "go/" + runtime.GOARCH + "/" + goKernels()
+	if id != want || (simdBuild && goKernels() == "nosimd") || (!simdBuild && goKernels() != "nosimd") {
+		t.Errorf("Identity = %q, want %q (simd build %v)", id, want, simdBuild)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/internal/atomicfile"
 	"github.com/gomlx/compute"
@@ -45,7 +46,7 @@ type Check struct {
 	Step          int64              `json:"step"`
 	N             int                `json:"n"`
 	Sampler       string             `json:"sampler"`
-	Backend       string             `json:"backend"`
+	Backend       string             `json:"backend"` // backend.Identity: same identity, same bits
 	SamplesSHA256 string             `json:"samples_sha256"`
 	Metrics       map[string]float64 `json:"metrics"`
 	Tool          string             `json:"tool"`
@@ -55,7 +56,7 @@ type Check struct {
 func RunCheck(ctx context.Context, b compute.Backend, t *Trained, evaluate Evaluator) (*Check, error) {
 	o := SampleOptions(t.State.Recipe.Sample)
 	o.Method, o.Steps, o.Eta, o.Seed, o.BatchSize = "ddim", min(checkSteps, t.Model.Schedule.T), 0, checkSeed, checkBatch
-	res, err := sampler.New(b, t.Store, t.Model).Sample(ctx, checkN, gridLabels(t.Model, checkN), o, io.Discard)
+	res, err := sampler.New(b, t.Store, t.Model).Sample(ctx, checkN, sampler.BalancedLabels(t.Model, checkN), o, io.Discard)
 	if err != nil {
 		return nil, fmt.Errorf("check of %s: %w", t.Checkpoint, err)
 	}
@@ -69,7 +70,7 @@ func RunCheck(ctx context.Context, b compute.Backend, t *Trained, evaluate Evalu
 	}
 	return &Check{Model: t.State.Recipe.Name, Step: t.State.Step, N: res.N,
 		Sampler: fmt.Sprintf("%s, clip=%v, seed %d, batch %d", describeSampler(o), o.ClipX0, o.Seed, o.BatchSize),
-		Backend: b.Name(), SamplesSHA256: hex.EncodeToString(h.Sum(nil)), Metrics: ev.Metrics, Tool: ev.Tool}, nil
+		Backend: backend.Identity(b), SamplesSHA256: hex.EncodeToString(h.Sum(nil)), Metrics: ev.Metrics, Tool: ev.Tool}, nil
 }
 
 // WriteCheck writes c to dir/check.json atomically.

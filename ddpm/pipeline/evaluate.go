@@ -99,7 +99,7 @@ func EpochEvaluator(b compute.Backend, s recipe.Sample, n int, evaluate Evaluato
 		}
 		o := SampleOptions(s)
 		o.Seed = s.Seed + 2000
-		res, err := sampler.New(b, weights, m).Sample(ctx, n, gridLabels(m, n), o, io.Discard)
+		res, err := sampler.New(b, weights, m).Sample(ctx, n, sampler.BalancedLabels(m, n), o, io.Discard)
 		if err != nil {
 			return training.EpochEval{}, err
 		}

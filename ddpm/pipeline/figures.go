@@ -64,18 +64,6 @@ func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) 
 	return viz.SavePNG(path, img)
 }
 
-// TrajectorySteps returns about k diffusion steps from T down to 0 to record.
-func TrajectorySteps(T, k int) []int {
-	steps := []int{}
-	for i := range k {
-		t := int(math.Round(float64(T) * float64(k-1-i) / float64(k-1)))
-		if len(steps) == 0 || steps[len(steps)-1] != t {
-			steps = append(steps, t)
-		}
-	}
-	return steps
-}
-
 // LossPlot plots the per-step loss (moving average over about a tenth of an epoch) and the epoch
 // means of a training history, on a log scale.
 func LossPlot(title string, state training.State) (*plot.Plot, error) {

@@ -85,14 +85,14 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	}
 	s := sampler.New(o.Backend, store, res.Model)
 	opts := SampleOptions(r.Sample)
-	rep := &Report{Recipe: r, Backend: o.BackendInfo.Config, Device: o.BackendInfo.Device, Steps: res.State.Step,
+	rep := &Report{Recipe: r, Backend: o.BackendInfo.Identity, Device: o.BackendInfo.Device, Steps: res.State.Step,
 		TrainSeconds: res.State.TrainSeconds, Sampler: describeSampler(opts), Date: time.Now().UTC().Format(time.DateOnly)}
 	if n := len(res.State.EpochLosses); n > 0 {
 		rep.FinalLoss = res.State.EpochLosses[n-1]
 	}
 
 	fmt.Fprintf(log, "== sample %d images (%s, EMA weights: %v)\n", r.Sample.N, rep.Sampler, useEMA)
-	labels := gridLabels(res.Model, r.Sample.N)
+	labels := sampler.BalancedLabels(res.Model, r.Sample.N)
 	samples, err := s.Sample(ctx, r.Sample.N, labels, opts, log)
 	if err != nil {
 		return nil, err
@@ -114,8 +114,8 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 		return nil, err
 	}
 	traj := opts
-	traj.Record = TrajectorySteps(res.Model.Schedule.T, 10)
-	trajectory, err := s.Sample(ctx, 6, gridLabels(res.Model, 6), traj, io.Discard)
+	traj.Record = sampler.TrajectorySteps(res.Model.Schedule.T, traj, 10)
+	trajectory, err := s.Sample(ctx, 6, sampler.BalancedLabels(res.Model, 6), traj, io.Discard)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 		fmt.Fprintf(log, "== evaluate %d samples\n", n)
 		evalOpts := opts
 		evalOpts.Seed = r.Sample.Seed + 1000 // not the grid's samples
-		evalSamples, err := s.Sample(ctx, n, gridLabels(res.Model, n), evalOpts, log)
+		evalSamples, err := s.Sample(ctx, n, sampler.BalancedLabels(res.Model, n), evalOpts, log)
 		if err != nil {
 			return nil, err
 		}
@@ -155,19 +155,6 @@ func describeSampler(o sampler.Options) string {
 		return fmt.Sprintf("ddim, %d steps, η=%g", o.Steps, o.Eta)
 	}
 	return fmt.Sprintf("ddpm, σ²=%s, clip=%v", o.Variance, o.ClipX0)
-}
-
-// gridLabels cycles through the 10 classes for a conditional model (so a grid shows every digit);
-// nil for an unconditional one.
-func gridLabels(m *diffusion.Model, n int) []int {
-	if !m.Conditional() {
-		return nil
-	}
-	l := make([]int, n)
-	for i := range l {
-		l[i] = i % 10
-	}
-	return l
 }
 
 func writeReport(dir string, rep *Report) error {

@@ -139,7 +139,7 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize(s.backend)
 	}
-	steps := s.visitedSteps(o)
+	steps := VisitedSteps(s.model.Schedule.T, o)
 	res := &Result{N: n, Images: make([]float32, 0, n*Pixels), Labels: slices.Clone(labels)}
 	frames := map[int]*Frame{}
 	for _, t := range o.Record {
@@ -174,19 +174,6 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 		}
 	}
 	return res, nil
-}
-
-// visitedSteps lists the diffusion steps the sampler evaluates, decreasing.
-func (s *Sampler) visitedSteps(o Options) []int {
-	if o.Method == "ddim" {
-		steps, _ := diffusion.DDIMTimesteps(s.model.Schedule.T, o.Steps)
-		return steps
-	}
-	steps := make([]int, s.model.Schedule.T)
-	for i := range steps {
-		steps[i] = s.model.Schedule.T - i
-	}
-	return steps
 }
 
 // chain runs the reverse chain for one chunk of b images and returns x_0 on the host.

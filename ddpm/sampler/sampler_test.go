@@ -216,3 +216,27 @@ func TestConditionalSamplingAndCFG(t *testing.T) {
 		t.Errorf("cfg with w = 3 changed nothing")
 	}
 }
+
+// TestTrajectoryStepsAreRecorded checks that the steps TrajectorySteps picks are steps the sampler
+// visits, so a DDIM trajectory has every frame it asks for (steps from an even grid over 0..T were
+// silently dropped by DDIM, which visits only τ_S > … > τ_1), and that a DDPM one covers T..0.
+func TestTrajectoryStepsAreRecorded(t *testing.T) {
+	m, store := tinyModel(0, 20)
+	s := New(testutil.GoBackend(t), store, m)
+	for _, o := range []Options{
+		{Method: "ddim", Steps: 7, Seed: 1},
+		{Method: "ddpm", Variance: diffusion.BetaVariance, Seed: 1},
+	} {
+		o.Record = TrajectorySteps(20, o, 6)
+		if len(o.Record) != 6 || o.Record[0] != VisitedSteps(20, o)[0] || o.Record[5] != 0 {
+			t.Errorf("%s: TrajectorySteps = %v, want 6 steps from the first visited one down to 0", o.Method, o.Record)
+		}
+		res, err := s.Sample(context.Background(), 2, nil, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Frames) != len(o.Record) {
+			t.Errorf("%s: %d frames recorded for the %d steps %v", o.Method, len(res.Frames), len(o.Record), o.Record)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+// The sampler flags of `ddpm sample` and `ddpm fid --model`, defined once.
+
+package main
+
+import (
+	"flag"
+
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+)
+
+// samplerFlags are the flags that choose how a trained model samples. A flag not given keeps the
+// model recipe's sampling setting (recipe.Sample), so every command samples a model the same way
+// unless told otherwise.
+type samplerFlags struct {
+	fs       *flag.FlagSet
+	method   *string
+	steps    *int
+	eta      *float64
+	variance *string
+	clip     *bool
+	seed     *int64
+	guidance *string
+	ema      *bool
+	batch    *int
+}
+
+// addSamplerFlags registers the sampler flags on fs.
+func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
+	return &samplerFlags{
+		fs:       fs,
+		method:   fs.String("sampler", "", "ddpm (ancestral, all T steps) or ddim (default: the model recipe's)"),
+		steps:    fs.Int("steps", 0, "DDIM steps S (1..T), spaced τ_i = round(i·T/S) (default: the recipe's)"),
+		eta:      fs.Float64("eta", 0, "DDIM η in [0, 1], 0 = deterministic (default: the recipe's)"),
+		variance: fs.String("variance", "", "DDPM σ_t²: beta (β_t) or posterior (β̃_t) (default: the recipe's)"),
+		clip:     fs.Bool("clip", true, "clip the predicted x_0 to [-1, 1] at each step (when not given: the recipe's)"),
+		seed:     fs.Int64("seed", 0, "seed of the sampler's noise (default: the recipe's sampling seed)"),
+		guidance: fs.String("guidance", "none", "none, cfg:W (classifier-free, conditional models) or classifier:S (with --classifier)"),
+		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
+		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
+	}
+}
+
+// given reports which flags of the set were given on the command line (after fs.Parse).
+func (f *samplerFlags) given() map[string]bool {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return set
+}
+
+// options returns the model recipe's sampling settings with the given flags applied; seedOffset
+// is added to the recipe's seed when --seed is not given (commands that must not reuse the
+// samples of another use of the same model).
+func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Options, error) {
+	o := pipeline.SampleOptions(s)
+	o.Seed += seedOffset
+	set := f.given()
+	if set["sampler"] {
+		o.Method = *f.method
+	}
+	if set["steps"] {
+		o.Steps = *f.steps
+	}
+	if set["eta"] {
+		o.Eta = *f.eta
+	}
+	if set["variance"] {
+		o.Variance = diffusion.ReverseVariance(*f.variance)
+	}
+	if set["clip"] {
+		o.ClipX0 = *f.clip
+	}
+	if set["seed"] {
+		o.Seed = *f.seed
+	}
+	var err error
+	if o.Guidance, err = sampler.ParseGuidance(*f.guidance); err != nil {
+		return o, err
+	}
+	o.BatchSize = *f.batch
+	return o, nil
+}
