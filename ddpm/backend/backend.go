@@ -36,14 +36,14 @@ const GoConfig = gobackend.BackendName + ":" + GoOptions
 
 // Info describes the backend in use, for logs, checkpoints and reports.
 type Info struct {
-	Config  string // configuration string given to compute.NewWithConfig
-	Name    string // backend name ("go", "xla")
-	Device  string // device description
-	Reason  string // why this backend was chosen
-	SIMD    bool   // built with GOEXPERIMENT=simd (matters for the Go backend's speed)
+	Config string // configuration string given to compute.NewWithConfig
+	Name   string // backend name ("go", "xla")
+	Device string // device description
+	Reason string // why this backend was chosen
+	SIMD   bool   // built with GOEXPERIMENT=simd (matters for the Go backend's speed)
 	// Identity is Identity(backend): what determines its bits (recorded with shipped checks).
 	Identity string
-	Devices int
+	Devices  int
 }
 
 // String is a one-line summary, e.g. "backend go (Go Portable Compute Backend ...) on cpu: ...".
@@ -140,4 +140,3 @@ func newWithConfig(config string) (b compute.Backend, err error) {
 	}
 	return compute.NewWithConfig(config)
 }
-

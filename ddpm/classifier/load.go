@@ -10,6 +10,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -101,7 +102,6 @@ type Predictor struct {
 }
 
 // purposeEvalNoise separates the evaluation noise from the training streams of package training.
-const purposeEvalNoise = training.Purpose(0x636c6173) // "clas"
 
 // Predictor compiles the classifier on backend b (once per Trained and backend, on first use).
 func (tr *Trained) Predictor(b compute.Backend) *Predictor {
@@ -133,7 +133,7 @@ func (p *Predictor) Probabilities(x0 []float32, n, t int, seed int64) ([]float32
 		lo, hi := chunk*size, min(n, (chunk+1)*size)
 		clear(batch[copy(batch, x0[lo*pixels:hi*pixels]):]) // the last batch is padded with zeros
 		outs, err := p.exec.Call(tensors.FromFlatDataAndDimensions(batch, size, scorenet.ImageSize, scorenet.ImageSize, 1),
-			tensors.FromScalar(int32(t)), training.DerivedRNGState(seed, purposeEvalNoise, int64(t)<<32|int64(chunk)))
+			tensors.FromScalar(int32(t)), rng.GraphState(seed, rng.ClassifierEval, int64(t)<<32|int64(chunk)))
 		if err != nil {
 			return nil, fmt.Errorf("classifier: %w", err)
 		}

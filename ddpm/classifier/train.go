@@ -35,7 +35,7 @@ type TrainConfig struct {
 	BatchSize     int     `json:"batch_size"`
 	LR            float64 `json:"lr"` // Adam's learning rate (constant)
 	// Seed determines the initial weights, the data order (training.Permutation) and every t and
-	// ε (training.DerivedRNGState of each step).
+	// ε (rng.GraphState of each step).
 	Seed int64 `json:"seed"`
 	// CheckpointEvery saves every N steps (0: at the end of each epoch only).
 	CheckpointEvery int `json:"checkpoint_every"`

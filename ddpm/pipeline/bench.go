@@ -8,6 +8,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/network"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute"
@@ -56,7 +57,7 @@ func Bench(b compute.Backend, c BenchConfig, log io.Writer) ([]BenchRow, error) 
 		step := 0
 		row, err := timeIt(fmt.Sprintf("train step (%s)", b.String()), batch, c, func() error {
 			x := tensors.FromFlatDataAndDimensions(make([]float32, batch*784), batch, 28, 28, 1)
-			rng := training.DerivedRNGState(1, training.PurposeStepNoise, int64(step))
+			rng := rng.GraphState(1, rng.StepNoise, int64(step))
 			step++
 			metrics, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{x, rng}})
 			if err == nil {
@@ -86,7 +87,7 @@ func Bench(b compute.Backend, c BenchConfig, log io.Writer) ([]BenchRow, error) 
 		return nil, err
 	}
 	x := tensors.FromFlatDataAndDimensions(make([]float32, batch*784), batch, 28, 28, 1)
-	rng := training.DerivedRNGState(1, training.PurposeSampling, 0)
+	rng := rng.GraphState(1, rng.Sampling, 0)
 	t := sched.T
 	call := func() error {
 		outs, err := exec.Call(x, tensors.FromValue(int32(t)), rng)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
-	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -164,7 +164,7 @@ func TestGuidanceShiftsTheStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := []any{tensors.FromFlatDataAndDimensions(x, b, 28, 28, 1), training.DerivedRNGState(1, training.PurposeSampling, 0),
+		args := []any{tensors.FromFlatDataAndDimensions(x, b, 28, 28, 1), rng.GraphState(1, rng.Sampling, 0),
 			tensors.FromValue(int32(tt)), tensors.FromValue(int32(tPrev))}
 		if guided {
 			args = append(args, tensors.FromFlatDataAndDimensions(labels, b))

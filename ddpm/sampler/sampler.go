@@ -11,8 +11,8 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/progress"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
-	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -186,7 +186,7 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 	if err != nil {
 		return nil, err
 	}
-	outs, err := initExec.Call(training.DerivedRNGState(o.Seed, training.PurposeSampling, int64(chunk)))
+	outs, err := initExec.Call(rng.GraphState(o.Seed, rng.Sampling, int64(chunk)))
 	if err != nil {
 		return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
 	}

@@ -6,54 +6,21 @@ import (
 	"math/rand/v2"
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
-	"github.com/gomlx/gomlx/core/graph"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/train"
 )
 
-// splitmix64 is a bijective 64-bit mixer (Steele et al.), used to derive independent seeds.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// Purpose separates the random streams derived from one seed.
-type Purpose uint64
-
-const (
-	PurposeDataOrder Purpose = iota + 1 // the permutation of each epoch
-	PurposeStepNoise                    // t, ε and label dropout of each training step
-	PurposeSampling                     // sampler noise
-)
-
-// StreamSeed derives the two 64-bit words of a PCG stream from (seed, purpose, index): every
-// random draw of a run is a function of these, never of process history.
-func StreamSeed(seed int64, purpose Purpose, index int64) (uint64, uint64) {
-	a := splitmix64(uint64(seed) ^ splitmix64(uint64(purpose)))
-	b := splitmix64(a ^ splitmix64(uint64(index)+0x632be59bd9b4e019))
-	return a, b
-}
-
-// DerivedRNGState is the graph RNG state ([3]uint64) for (seed, purpose, index).
-func DerivedRNGState(seed int64, purpose Purpose, index int64) *tensors.Tensor {
-	a, b := StreamSeed(seed, purpose, index)
-	state := []uint64{a, b, splitmix64(a + b)}
-	return tensors.FromFlatDataAndDimensions(state, graph.RNGStateShape.Dimensions...)
-}
-
 // Permutation is the data order of an epoch: a Fisher–Yates shuffle driven by a PCG stream of
 // (seed, epoch), with its own bounded-integer draw so the order does not depend on the Go version.
 func Permutation(n int, seed int64, epoch int) []int {
-	a, b := StreamSeed(seed, PurposeDataOrder, int64(epoch))
-	rng := rand.NewPCG(a, b)
+	src := rng.PCG(seed, rng.DataOrder, int64(epoch))
 	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
 	}
 	for i := n - 1; i > 0; i-- {
-		j := int(boundedUint64(rng, uint64(i+1)))
+		j := int(boundedUint64(src, uint64(i+1)))
 		perm[i], perm[j] = perm[j], perm[i]
 	}
 	return perm
@@ -114,7 +81,7 @@ func (d *Batches) Iter() iter.Seq2[train.Batch, error] {
 			batch := train.Batch{Inputs: []*tensors.Tensor{
 				tensors.FromFlatDataAndDimensions(images, d.BatchSize, d.Set.Height, d.Set.Width, 1),
 				tensors.FromFlatDataAndDimensions(labels, d.BatchSize),
-				DerivedRNGState(d.Seed, PurposeStepNoise, step),
+				rng.GraphState(d.Seed, rng.StepNoise, step),
 			}}
 			if !yield(batch, nil) {
 				return
