@@ -149,4 +149,3 @@ func Steps(T, k int) []int {
 	}
 	return ts
 }
-

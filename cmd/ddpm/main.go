@@ -58,7 +58,7 @@ func main() {
 		if err == errUsage || err == flag.ErrHelp {
 			os.Exit(2)
 		}
-		fmt.Fprintf(os.Stderr, "ddpm %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "ddpm %s: %v\n", os.Args[1], inFlagTerms(err))
 		os.Exit(1)
 	}
 }

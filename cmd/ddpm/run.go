@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
-	"github.com/ddpm-go/ddpm/ddpm/recipe"
 )
 
 func init() {
@@ -15,7 +14,7 @@ func init() {
 
 func runMain(ctx context.Context, args []string) error {
 	fs := newFlags("run", "[--recipe auto|NAME] [--out DIR] [recipe overrides...]")
-	recipe.Flags(fs, "auto")
+	recipeFlags(fs, "auto")
 	out := fs.String("out", "", "run directory (default runs/<recipe>); an existing run is resumed, a finished one reused")
 	backendCfg, data := backendFlag(fs), dataFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -36,7 +35,7 @@ func runMain(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("recipe auto -> %s (backend %s)\n", name, info.Name)
 	}
-	r, err := recipe.Resolve(fs)
+	r, err := resolveRecipe(fs)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/ddpm-go/ddpm/ddpm/pipeline"
-	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
 
@@ -17,14 +16,14 @@ func init() {
 
 func runTrain(ctx context.Context, args []string) error {
 	fs := newFlags("train", "[--recipe NAME] [--out DIR] [--resume] [recipe overrides...]")
-	recipe.Flags(fs, "quick")
+	recipeFlags(fs, "quick")
 	out := fs.String("out", "", "run directory for checkpoints and results (default runs/<recipe>)")
 	resume := fs.Bool("resume", false, "continue from the newest intact checkpoint in --out")
 	backendCfg, data := backendFlag(fs), dataFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	r, err := recipe.Resolve(fs)
+	r, err := resolveRecipe(fs)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func ReadCheck(dir string) (*Check, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no check recorded (`ddpm export --check %s` records one): %w", dir, dir, err)
+			return nil, fmt.Errorf("%s: no check recorded (RunCheck and WriteCheck record one): %w", dir, err)
 		}
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func Export(runDir, outDir string, preferEMA bool) (string, error) {
 func resolveCheckpoint(dir string) (string, error) {
 	stepDir, skipped, err := ckpt.Resolve(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("model directory %s does not exist (train one with `ddpm train --out %s`)", dir, dir)
+		return "", &MissingModelError{Dir: dir, Err: err}
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(os.Stderr, "warning: skipping a damaged checkpoint: %v\n", s)
@@ -118,3 +118,14 @@ func CheckWritable(path string) error {
 	f.Close()
 	return os.Remove(f.Name())
 }
+
+// MissingModelError is returned when a model directory does not exist; it wraps fs.ErrNotExist.
+type MissingModelError struct {
+	Dir string
+	Err error
+}
+
+func (e *MissingModelError) Error() string {
+	return fmt.Sprintf("model directory %s does not exist", e.Dir)
+}
+func (e *MissingModelError) Unwrap() error { return e.Err }

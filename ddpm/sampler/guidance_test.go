@@ -271,12 +271,12 @@ func TestClassifierGuidanceErrors(t *testing.T) {
 		o      Options
 		want   string
 	}{
-		{"no classifier", bare, []int{3}, guided, "pass --classifier DIR"},
-		{"no labels", withClf, nil, guided, "classifier guidance needs class labels (--class)"},
+		{"no classifier", bare, []int{3}, guided, "sampler classifier = none: classifier guidance needs a noisy classifier"},
+		{"no labels", withClf, nil, guided, "sampler labels = 0: classifier guidance needs class labels"},
 		{"unknown class", withClf, []int{10}, guided, "class 10 (sample 0) out of range [0, 9]"},
 		{"cfg on unconditional", withClf, []int{3}, Options{Method: "ddpm", Variance: "beta", Guidance: Guidance{Kind: "cfg", Scale: 1}},
 			"needs a class-conditional model"},
-		{"labels without guidance", bare, []int{3}, Options{Method: "ddpm", Variance: "beta"}, "--classifier DIR"},
+		{"labels without guidance", bare, []int{3}, Options{Method: "ddpm", Variance: "beta"}, "sampler labels = 1: class labels given, but the model is unconditional"},
 		{"S=0 guided", withClf, []int{3}, Options{Method: "ddim", Steps: 0, Guidance: guided.Guidance}, "S = 0 out of range"},
 		{"eta<0 guided", withClf, []int{3}, Options{Method: "ddim", Steps: 2, Eta: -1, Guidance: guided.Guidance}, "eta = -1"},
 	} {

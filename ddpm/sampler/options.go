@@ -92,59 +92,59 @@ func DefaultBatchSize(b compute.Backend) int {
 
 // Validate checks the options against a model; labels is the number of requested class labels
 // (0 for none). clf is the noisy classifier attached for classifier guidance (Sampler.Classifier),
-// if any: without one, classifier guidance is an error naming the --classifier flag.
+// if any. Errors are *OptionError values naming the field and its value.
 func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Classifier) error {
 	T := m.Schedule.T
 	switch o.Method {
 	case "ddpm":
 		if _, err := diffusion.ParseVariance(string(o.Variance)); err != nil {
-			return err
+			return optionError("Variance", o.Variance, "%v", err)
 		}
 	case "ddim":
 		if _, err := diffusion.DDIMTimesteps(T, o.Steps); err != nil {
-			return err
+			return optionError("Steps", o.Steps, "%v", err)
 		}
 		if err := diffusion.CheckEta(o.Eta); err != nil {
-			return err
+			return optionError("Eta", o.Eta, "%v", err)
 		}
 	default:
-		return fmt.Errorf("unknown sampler %q: want ddpm or ddim", o.Method)
+		return optionError("Method", o.Method, "unknown sampler %q: want ddpm or ddim", o.Method)
 	}
 	if o.BatchSize < 0 {
-		return fmt.Errorf("batch size %d: must be >= 1 (0 for the backend's default)", o.BatchSize)
+		return optionError("BatchSize", o.BatchSize, "batch size %d: must be >= 1 (0 for the backend's default)", o.BatchSize)
 	}
 	for _, t := range o.Record {
 		if t < 0 || t > T {
-			return fmt.Errorf("trajectory step %d out of range [0, T=%d]", t, T)
+			return optionError("Record", t, "trajectory step %d out of range [0, T=%d]", t, T)
 		}
 	}
 	switch o.Guidance.Kind {
 	case "":
 	case "cfg":
 		if !m.Conditional() {
-			return fmt.Errorf("classifier-free guidance needs a class-conditional model; this one is " +
-				"unconditional (train with --conditional, or use --guidance classifier:S with a noisy classifier, --classifier DIR)")
+			return optionError("Guidance", o.Guidance, "classifier-free guidance needs a class-conditional model; "+
+				"this one is unconditional (train a conditional one, or use classifier guidance with a noisy classifier)")
 		}
 		if labels == 0 {
-			return fmt.Errorf("classifier-free guidance needs class labels (--class)")
+			return optionError("labels", labels, "classifier-free guidance needs class labels")
 		}
 	case "classifier":
 		if labels == 0 {
-			return fmt.Errorf("classifier guidance needs class labels (--class)")
+			return optionError("labels", labels, "classifier guidance needs class labels")
 		}
 		if len(clf) == 0 || clf[0] == nil {
-			return fmt.Errorf("classifier guidance needs a noisy classifier: pass --classifier DIR (train one with " +
-				"`ddpm train-classifier --model RUN_DIR --out DIR`), or attach one with Sampler.WithClassifier")
+			return optionError("classifier", "none", "classifier guidance needs a noisy classifier "+
+				"(package classifier trains one; attach it with Sampler.WithClassifier)")
 		}
 		if err := clf[0].CheckSchedule(m.Schedule); err != nil {
-			return err
+			return optionError("classifier", "attached", "%v", err)
 		}
 	default:
-		return fmt.Errorf("unknown guidance %q", o.Guidance.Kind)
+		return optionError("Guidance", o.Guidance.Kind, "unknown guidance %q", o.Guidance.Kind)
 	}
 	if labels > 0 && !m.Conditional() && o.Guidance.Kind != "classifier" {
-		return fmt.Errorf("class labels given, but the model is unconditional: use a conditional model, " +
-			"or classifier guidance (--guidance classifier:S) with a noisy classifier (--classifier DIR)")
+		return optionError("labels", labels, "class labels given, but the model is unconditional: use a conditional model, "+
+			"or classifier guidance with a noisy classifier")
 	}
 	return nil
 }

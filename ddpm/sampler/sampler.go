@@ -117,10 +117,10 @@ func (s *Sampler) Classifier() *classifier.Classifier { return s.clf }
 // Sample draws n images. labels (nil, or n values in [0, NumClasses)) requests classes.
 func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, log io.Writer) (*Result, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("number of samples %d: must be >= 1", n)
+		return nil, optionError("n", n, "number of samples %d: must be >= 1", n)
 	}
 	if labels != nil && len(labels) != n {
-		return nil, fmt.Errorf("%d labels for %d samples", len(labels), n)
+		return nil, optionError("labels", len(labels), "%d labels for %d samples", len(labels), n)
 	}
 	if err := o.Validate(s.model, len(labels), s.clf); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 		}
 		for i, y := range labels {
 			if y < 0 || y >= classes {
-				return nil, fmt.Errorf("class %d (sample %d) out of range [0, %d]", y, i, classes-1)
+				return nil, optionError("labels", y, "class %d (sample %d) out of range [0, %d]", y, i, classes-1)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -47,14 +48,16 @@ func addEMAUpdate(g *Graph, store *model.Store, decay float64) {
 	}
 }
 
+// ErrNoEMA is returned when EMA weights are asked of a model trained without them.
+var ErrNoEMA = errors.New("no EMA weights in this model (it was trained with ema_decay = 0): use the raw weights")
+
 // InferenceStore copies the network weights of a training store into a new store holding only
 // ModelScope: with useEMA, each weight's moving average where one exists (an error if the store has
 // no EMA at all), else the raw weights. Network constants without an average (the Fourier
 // frequencies) are copied as they are.
 func InferenceStore(src *model.Store, useEMA bool) (*model.Store, error) {
 	if useEMA && !HasEMA(src) {
-		return nil, fmt.Errorf("no EMA weights in this model (it was trained with ema_decay = 0): " +
-			"sample with the raw weights (--ema=false)")
+		return nil, ErrNoEMA
 	}
 	dst, n, err := CopyScope(src, ModelScope, func(v *model.Variable) *tensors.Tensor {
 		if ema := src.GetVariable(EMAScope + v.Path()); useEMA && ema != nil {

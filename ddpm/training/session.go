@@ -295,12 +295,22 @@ func prepareRunDir(dir, metaFile string, meta []byte, resume bool) error {
 	}
 	if !resume {
 		if found, _ := ckpt.Latest(filepath.Join(dir, CheckpointsDir)); found != nil {
-			return fmt.Errorf("run directory %s already holds a checkpoint (step %d): pass --resume to continue it, "+
-				"or choose another --out", dir, found.Step)
+			return &RunExistsError{Dir: dir, Step: found.Step}
 		}
 	}
 	if metaFile == "" {
 		return nil
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, metaFile), meta)
+}
+
+// RunExistsError is returned when a new run is started in a directory that already holds a
+// checkpoint: continue it (Options.Resume) or train elsewhere.
+type RunExistsError struct {
+	Dir  string
+	Step int64
+}
+
+func (e *RunExistsError) Error() string {
+	return fmt.Sprintf("run directory %s already holds a checkpoint (step %d): resume it or use another directory", e.Dir, e.Step)
 }

@@ -116,8 +116,9 @@ func TestRefusesToOverwriteAndChecksCompatibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Run(context.Background(), Options{Recipe: r, Dir: dir, Backend: b, Data: data, Log: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "--resume") {
-		t.Errorf("a second run into the same directory: err = %v, want a refusal mentioning --resume", err)
+	var exists *RunExistsError
+	if !errors.As(err, &exists) || exists.Dir != dir || exists.Step != 2 {
+		t.Errorf("a second run into the same directory: err = %v, want a *RunExistsError for %s at step 2", err, dir)
 	}
 	r2 := r
 	r2.Train.BatchSize = 16

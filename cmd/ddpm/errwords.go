@@ -1,0 +1,40 @@
+// Library errors worded for the command line: the libraries name their own fields and types;
+// only the command line knows its flags and subcommands.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+)
+
+// samplerFlagOf maps sampler.OptionError fields to the flags that set them.
+var samplerFlagOf = map[string]string{
+	"Method": "--sampler", "Steps": "--steps", "Eta": "--eta", "Variance": "--variance",
+	"BatchSize": "--batch", "Guidance": "--guidance", "labels": "--class", "n": "--n",
+	"classifier": "--classifier DIR (train one with `ddpm train-classifier --model RUN_DIR --out DIR`)",
+}
+
+// inFlagTerms adds to a library error what to do about it on the command line.
+func inFlagTerms(err error) error {
+	var oe *sampler.OptionError
+	var re *training.RunExistsError
+	var me *pipeline.MissingModelError
+	switch {
+	case errors.As(err, &oe):
+		if flag, ok := samplerFlagOf[oe.Field]; ok {
+			return fmt.Errorf("%w (flag %s)", err, flag)
+		}
+	case errors.As(err, &re):
+		return fmt.Errorf("%w: pass --resume to continue it, or choose another --out", err)
+	case errors.Is(err, training.ErrNoEMA):
+		return fmt.Errorf("%w (--ema=false)", err)
+	case errors.As(err, &me):
+		return fmt.Errorf("%w (train one with `ddpm train --out %s`)", err, me.Dir)
+	}
+	return err
+}
