@@ -63,7 +63,8 @@ func TestBadInputs(t *testing.T) {
 	}{
 		{"batch 0", append(train, "--batch", "0"), "batch size 0: must be >= 1"},
 		{"negative batch", append(train, "--batch", "-4"), "batch size -4"},
-		{"T = 0", append(train, "--T", "0"), "T = 0, must be >= 1"},
+		{"T = 0", append(train, "--T", "0"), "T = 0, must be in [1, 100000]"},
+		{"T too large", append(train, "--T", "1000000000000"), "T = 1000000000000, must be in [1, 100000]"},
 		{"beta outside (0,1)", append(train, "--beta1", "1.5"), "beta1 = 1.5, must be in (0, 1)"},
 		{"beta1 > betaT", append(train, "--beta1", "0.05", "--betaT", "0.02"), "beta1 = 0.05 > beta_t = 0.02"},
 		{"unknown recipe", append(train, "--recipe", "imagenet"), `unknown recipe "imagenet"`},

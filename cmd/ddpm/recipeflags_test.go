@@ -131,3 +131,37 @@ func TestClassCountMatchesTheData(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRecipeFlags feeds arbitrary values to the recipe override flags: resolving them must give a
+// valid recipe or an error, never a panic (every value here is reachable from the command line).
+func FuzzRecipeFlags(f *testing.F) {
+	f.Add("scorenet", "channels", "0,0,0,0", "T", "0")
+	f.Add("quick", "classes", "3", "p-uncond", "0.5")
+	f.Add("assignment1-d16-cond", "hidden", "-1", "batch", "1")
+	f.Add("scorenet-cond", "embed-dim", "1", "lr-decay", "NaN")
+	f.Add("quick", "schedule", "cosine", "betaT", "1e308")
+	f.Add("quick", "T", "1000000000000", "sampler-steps", "-3")
+	f.Fuzz(func(t *testing.T, base, flag1, value1, flag2, value2 string) {
+		args := []string{"--recipe", base}
+		for _, fv := range [][2]string{{flag1, value1}, {flag2, value2}} {
+			if _, known := overrideNames()[fv[0]]; known {
+				args = append(args, "--"+fv[0], fv[1])
+			}
+		}
+		r, err := parseRecipe(t, args...)
+		if err == nil {
+			if verr := r.Validate(); verr != nil {
+				t.Fatalf("%v: resolved to an invalid recipe: %v", args, verr)
+			}
+		}
+	})
+}
+
+// overrideNames are the override flags (and "conditional").
+func overrideNames() map[string]bool {
+	names := map[string]bool{"conditional": true}
+	for _, o := range overrides {
+		names[o.name] = true
+	}
+	return names
+}

@@ -73,13 +73,17 @@ type Schedule struct {
 	PosteriorCoefXt   []float64 // ct_t, coefficient of x_t in μ̃_t
 }
 
+// MaxSteps bounds T (the tables and every sampler are linear in it; published schedules use at
+// most a few thousand steps).
+const MaxSteps = 100_000
+
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid noise schedule")
 
 // New validates c and precomputes the tables.
 func New(c Config) (*Schedule, error) {
-	if c.Steps < 1 {
-		return nil, fmt.Errorf("%w: T = %d, must be >= 1", ErrInvalid, c.Steps)
+	if c.Steps < 1 || c.Steps > MaxSteps {
+		return nil, fmt.Errorf("%w: T = %d, must be in [1, %d]", ErrInvalid, c.Steps, MaxSteps)
 	}
 	betas := make([]float64, c.Steps+1)
 	switch c.Kind {
