@@ -248,55 +248,68 @@ func TestMatchesTorch(t *testing.T) {
 	}
 }
 
-// TestFormulationsAgree checks the default-size network (channels 32-256) with the channels-first
-// hand-written-gradient formulation against the [B, H, W, C] autodiff one, on the same weights:
-// output and every gradient.
+// TestFormulationsAgree runs the graph accelerators get (Stock: [B, H, W, C] activations, stock
+// convolutions, the phase formulation of ConvTranspose2D, GoMLX's autodiff) on the pure-Go backend
+// against the channels-first hand-written-gradient graph that backend runs, on the same weights:
+// output, loss and every gradient agree to float32 tolerance, for the default-size unconditional
+// network and a conditional one.
 func TestFormulationsAgree(t *testing.T) {
 	const batch = 2
 	rng := rand.New(rand.NewPCG(7, 8))
 	x, tt, target := benchBatch(rng, batch)
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, int64(3))
-	cfg := Default()
+	labels := tensors.FromFlatDataAndDimensions([]int32{3, 10}, batch) // a class and "no class"
 	backend := goBackend(t)
-	var names []string // trainable variables, in the order of the gradients
-	run := func(f layers.Formulation) []*tensors.Tensor {
-		exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, tt, target *Node) []*Node {
-			out := cfg.Apply(scope, x, tt, nil, f)
-			loss := ReduceAllMean(Square(Sub(out, target)))
-			var vars []*Node
-			names = names[:0]
-			for v := range store.IterVariables() {
-				if v.Trainable {
-					vars = append(vars, v.NodeValue(x.Graph()))
-					names = append(names, v.Path())
+	for _, classes := range []int{0, 10} {
+		store := model.NewStore()
+		store.SetParam(model.ParamInitialSeed, int64(3))
+		cfg := Default()
+		cfg.NumClasses = classes
+		var names []string // trainable variables, in the order of the gradients
+		run := func(f layers.Formulation) []*tensors.Tensor {
+			exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, tt, labels, target *Node) []*Node {
+				if classes == 0 {
+					labels = nil
+				}
+				out := cfg.Apply(scope, x, tt, labels, f)
+				loss := ReduceAllMean(Square(Sub(out, target)))
+				var vars []*Node
+				names = names[:0]
+				for v := range store.IterVariables() {
+					if v.Trainable {
+						vars = append(vars, v.NodeValue(x.Graph()))
+						names = append(names, v.Path())
+					}
+				}
+				return append([]*Node{out, loss}, Gradient(loss, vars...)...)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs, err := exec.Call(x, tt, labels, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return outs
+		}
+		want := run(layers.Stock) // creates and initialises the variables
+		got := run(layers.Patches)
+		if len(got) != len(want) || len(want) < 40 {
+			t.Fatalf("%d results, want %d (output, loss, ~40 gradients)", len(got), len(want))
+		}
+		for i := range want {
+			what, tol, absolute := "output", 1e-4, false
+			switch {
+			case i == 1:
+				what = "loss"
+			case i > 1:
+				what = "gradient of " + names[i-2]
+				// dense7's gradient is mathematically zero (see testdata/README.md): absolute tolerance.
+				if strings.HasPrefix(names[i-2], "/dense7/") {
+					tol, absolute = 1e-5, true
 				}
 			}
-			return append([]*Node{out}, Gradient(loss, vars...)...)
-		})
-		if err != nil {
-			t.Fatal(err)
+			what = fmt.Sprintf("%s (%d classes)", what, classes)
+			compareScaled(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), tol, absolute)
 		}
-		outs, err := exec.Call(x, tt, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return outs
-	}
-	want := run(layers.Stock) // creates and initialises the variables
-	got := run(layers.Patches)
-	if len(got) != len(want) {
-		t.Fatalf("%d results, want %d", len(got), len(want))
-	}
-	for i := range want {
-		what, tol, absolute := "output", 1e-4, false
-		if i > 0 {
-			what = "gradient of " + names[i-1]
-			// dense7's gradient is mathematically zero (see testdata/README.md): absolute tolerance.
-			if strings.HasPrefix(names[i-1], "/dense7/") {
-				tol, absolute = 1e-5, true
-			}
-		}
-		compareScaled(t, what, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), tol, absolute)
 	}
 }
