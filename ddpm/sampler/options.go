@@ -13,6 +13,7 @@ package sampler
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
 	"github.com/gomlx/compute"
@@ -27,24 +28,34 @@ import (
 type Guidance struct {
 	// Kind is "" (none), "cfg" (classifier-free) or "classifier".
 	Kind string
-	// Scale is the guidance weight: w of ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅) for "cfg"; s of the mean
-	// shift s·σ_t²·∇ₓ log p(y|x_t,t) (DDPM) or of ε̂ − s·√(1−ᾱ_t)·∇ₓ log p(y|x_t,t) (DDIM) for
-	// "classifier" (see Sampler.WithClassifier).
+	// Scale is the guidance weight: w of ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅) for "cfg" (w ≥ −1; w = 0
+	// is the plain conditional model, w = −1 the unconditional one); s of the mean shift
+	// s·σ_t²·∇ₓ log p(y|x_t,t) (DDPM) or of ε̂ − s·√(1−ᾱ_t)·∇ₓ log p(y|x_t,t) (DDIM) for
+	// "classifier" (s ≥ 0; see Sampler.WithClassifier).
 	Scale float64
 }
 
-// ParseGuidance parses "none", "cfg:W" or "classifier:S".
+// Gamma is the classifier-free guidance scale as the seed-000 assignment writes it,
+// ε̂ = ε(x,t,∅) + γ·(ε(x,t,y) − ε(x,t,∅)): γ = 1 + w (γ = 0 unconditional, γ = 1 conditional).
+func (g Guidance) Gamma() float64 { return 1 + g.Scale }
+
+// ParseGuidance parses "none", "cfg:W" (W ≥ −1), "gamma:G" (the assignment's γ ≥ 0, the same as
+// cfg:G−1) or "classifier:S" (S ≥ 0).
 func ParseGuidance(s string) (Guidance, error) {
 	if s == "" || s == "none" {
 		return Guidance{}, nil
 	}
 	kind, value, ok := strings.Cut(s, ":")
-	if !ok || (kind != "cfg" && kind != "classifier") {
-		return Guidance{}, fmt.Errorf("guidance %q: want none, cfg:W or classifier:S (e.g. cfg:2.0)", s)
+	if !ok || (kind != "cfg" && kind != "gamma" && kind != "classifier") {
+		return Guidance{}, fmt.Errorf("guidance %q: want none, cfg:W, gamma:G or classifier:S (e.g. cfg:2.0)", s)
 	}
 	scale, err := strconv.ParseFloat(value, 64)
-	if err != nil || scale < 0 || scale != scale {
-		return Guidance{}, fmt.Errorf("guidance %q: the scale must be a number >= 0", s)
+	low := map[string]float64{"cfg": -1, "gamma": 0, "classifier": 0}[kind]
+	if err != nil || scale < low || math.IsNaN(scale) || math.IsInf(scale, 0) {
+		return Guidance{}, fmt.Errorf("guidance %q: the scale must be a finite number >= %g", s, low)
+	}
+	if kind == "gamma" {
+		return Guidance{Kind: "cfg", Scale: scale - 1}, nil
 	}
 	return Guidance{Kind: kind, Scale: scale}, nil
 }

@@ -143,13 +143,19 @@ func TestInvalidOptions(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
 		}
 	}
-	for _, g := range []string{"cfg", "cfg:x", "cfg:-1", "foo:1", "classifier:NaN"} {
+	for _, g := range []string{"cfg", "cfg:x", "cfg:-1.5", "gamma:-0.1", "cfg:Inf", "foo:1", "classifier:NaN", "classifier:-1"} {
 		if _, err := ParseGuidance(g); err == nil {
 			t.Errorf("ParseGuidance(%q) accepted", g)
 		}
 	}
 	if g, err := ParseGuidance("cfg:2.5"); err != nil || g.Kind != "cfg" || g.Scale != 2.5 || g.String() != "cfg:2.5" {
 		t.Errorf("ParseGuidance(cfg:2.5) = %+v, %v", g, err)
+	}
+	// The assignment's γ: ε_u + γ(ε_c − ε_u) = (1+w)ε_c − wε_u with w = γ − 1.
+	for in, want := range map[string]float64{"gamma:5": 4, "gamma:0": -1, "gamma:1": 0, "cfg:-1": -1} {
+		if g, err := ParseGuidance(in); err != nil || g.Kind != "cfg" || g.Scale != want || g.Gamma() != want+1 {
+			t.Errorf("ParseGuidance(%s) = %+v (γ %g), %v; want cfg with w = %g", in, g, g.Gamma(), err, want)
+		}
 	}
 }
 
@@ -238,5 +244,39 @@ func TestTrajectoryStepsAreRecorded(t *testing.T) {
 		if len(res.Frames) != len(o.Record) {
 			t.Errorf("%s: %d frames recorded for the %d steps %v", o.Method, len(res.Frames), len(o.Record), o.Record)
 		}
+	}
+}
+
+// TestGammaZeroIsUnconditional checks the assignment's γ = 0 end to end: guided sampling with
+// gamma:0 (w = −1) draws what the model draws with every label set to "no class".
+func TestGammaZeroIsUnconditional(t *testing.T) {
+	m, store := tinyModel(10, 10)
+	s := New(testutil.GoBackend(t), store, m)
+	g, err := ParseGuidance("gamma:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Method: "ddim", Steps: 5, Seed: 3, Guidance: g}
+	guided, err := s.Sample(context.Background(), 4, []int{3, 7, 0, 9}, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Guidance = Guidance{}
+	plain, err := s.Sample(context.Background(), 4, nil, o, nil) // no labels: "no class"
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range plain.Images {
+		if d := math.Abs(float64(guided.Images[i] - plain.Images[i])); d > 1e-4 {
+			t.Fatalf("pixel %d: γ = 0 gives %g, \"no class\" %g", i, guided.Images[i], plain.Images[i])
+		}
+	}
+	o.Guidance = Guidance{Kind: "cfg", Scale: 4}
+	strong, err := s.Sample(context.Background(), 4, []int{3, 7, 0, 9}, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(strong.Images, plain.Images) {
+		t.Error("γ = 5 draws the same images as \"no class\"")
 	}
 }
