@@ -2,6 +2,7 @@ package viz
 
 import (
 	"bytes"
+	"image"
 	"image/png"
 	"testing"
 )
@@ -66,5 +67,50 @@ func TestPlotIsDeterministic(t *testing.T) {
 	}
 	if _, err := LinePlot("", "", "", true, Series{X: []float64{1}, Y: []float64{0}}); err == nil {
 		t.Errorf("a zero on a log scale was accepted")
+	}
+}
+
+// TestLabeledGrid checks the layout (tiles copied pixel for pixel under the title, labels in the
+// space below each tile) and that it is deterministic.
+func TestLabeledGrid(t *testing.T) {
+	images := make([]float32, 3*Side*Side)
+	for i := range images {
+		images[i] = 1 // white digits on...
+		if i%Side < 14 {
+			images[i] = -1 // ...a half-black tile
+		}
+	}
+	img, err := LabeledGrid(images, 3, 2, 2, []string{"t = 300", "t = 150", "t = 0"}, "Samples after 5 epochs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dx() != 2*(56+4)+4 || b.Dy() < 2*56 {
+		t.Fatalf("size %v", b)
+	}
+	// Some dark pixels in the title band (text) and in the label band of the first tile.
+	dark := func(r image.Rectangle) int {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if r, _, _, _ := img.At(x, y).RGBA(); r < 0x8000 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	titleBand := image.Rect(0, 0, b.Dx(), 20)
+	if dark(titleBand) == 0 {
+		t.Error("no title drawn")
+	}
+	if _, err := LabeledGrid(images, 3, 2, 2, []string{"one"}, ""); err == nil {
+		t.Error("1 label for 3 images accepted")
+	}
+	again, _ := LabeledGrid(images, 3, 2, 2, []string{"t = 300", "t = 150", "t = 0"}, "Samples after 5 epochs")
+	p1, _ := EncodePNG(img)
+	p2, _ := EncodePNG(again)
+	if string(p1) != string(p2) {
+		t.Error("not deterministic")
 	}
 }
