@@ -90,7 +90,7 @@ func (e *Env) EvaluateWith(ctx context.Context, m *Model, o sampler.Options, n i
 	if err != nil {
 		return Eval{}, fmt.Errorf("%w: %v", ErrNoEvaluation, err)
 	}
-	key := fmt.Sprintf("%s|step=%d|n=%d|%s|seed=%d|%s", m.Recipe.Name, m.State.Step, n, Describe(o), o.Seed, ref.Tool())
+	key := fmt.Sprintf("%s|step=%d|n=%d|%s|seed=%d|%s", m.Recipe.Name, m.State.Step, n, o.String(), o.Seed, ref.Tool())
 	cache := loadEvalCache(m.Dir)
 	cacheable := o.Guidance.Kind != "classifier" // the key does not identify the classifier's weights
 	if v, ok := cache.entries[key]; ok && cacheable {
@@ -101,7 +101,7 @@ func (e *Env) EvaluateWith(ctx context.Context, m *Model, o sampler.Options, n i
 	if o.Guidance.Kind == "classifier" {
 		labels = sampler.CycleClasses(n, classifier.NumClasses)
 	}
-	fmt.Fprintf(e.Log, "evaluate %s at step %d: %d samples (%s)\n", m.Recipe.Name, m.State.Step, n, Describe(o))
+	fmt.Fprintf(e.Log, "evaluate %s at step %d: %d samples (%s)\n", m.Recipe.Name, m.State.Step, n, o.String())
 	res, err := m.Sampler.Sample(ctx, n, labels, o, e.Log)
 	if err != nil {
 		return Eval{}, err
@@ -133,7 +133,7 @@ func (e *Env) Measure(ctx context.Context, m *Model, res *sampler.Result, o samp
 		return Eval{}, err
 	}
 	v := Eval{Model: m.Recipe.Name, Epoch: int(m.State.Step / int64(max(1, m.State.StepsPerEpoch))), Step: m.State.Step,
-		Guidance: o.Guidance.Scale, N: res.N, Sampler: Describe(o), Seed: o.Seed, FID: meas.FID.FID, KID: meas.KID.Mean,
+		Guidance: o.Guidance.Scale, N: res.N, Sampler: o.String(), Seed: o.Seed, FID: meas.FID.FID, KID: meas.KID.Mean,
 		KIDStd: meas.KID.Std, Score: meas.Score, Accuracy: -1, Tool: ref.Tool(), Seconds: res.Seconds}
 	if !math.IsNaN(meas.Accuracy) {
 		v.Accuracy = meas.Accuracy

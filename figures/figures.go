@@ -86,7 +86,7 @@ func (e *Env) SamplesFigure(ctx context.Context, m *Model, name string) (Figure,
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(name, fmt.Sprintf("%d samples of %s (%s, seed %d)", n, m.Recipe.Name, Describe(e.Settings.Sample),
+	return imageFigure(name, fmt.Sprintf("%d samples of %s (%s, seed %d)", n, m.Recipe.Name, e.Settings.Sample.String(),
 		e.Settings.Sample.Seed), img)
 }
 
@@ -105,7 +105,7 @@ func (e *Env) ClassGridFigure(ctx context.Context, m *Model, name string, w floa
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(name, fmt.Sprintf("%s: one row per class 0–9 (%s, seed %d)", m.Recipe.Name, Describe(o), o.Seed), img)
+	return imageFigure(name, fmt.Sprintf("%s: one row per class 0–9 (%s, seed %d)", m.Recipe.Name, o.String(), o.Seed), img)
 }
 
 // TrajectoryFigure records a reverse chain of 6 images (classes 0..5 for a conditional model):
@@ -118,7 +118,7 @@ func (e *Env) TrajectoryFigure(ctx context.Context, m *Model, name string) (Figu
 	if err != nil {
 		return Figure{}, err
 	}
-	img, err := TrajectoryImage(res, 6, true)
+	img, err := TrajectoryImage(res, 6, true, "")
 	if err != nil {
 		return Figure{}, err
 	}
@@ -127,7 +127,7 @@ func (e *Env) TrajectoryFigure(ctx context.Context, m *Model, name string) (Figu
 		ts[i] = f.T
 	}
 	return imageFigure(name, fmt.Sprintf("denoising trajectory of %s (%s): x_t and predicted x̂_0 at t = %s",
-		m.Recipe.Name, Describe(o), joinInts(ts)), img)
+		m.Recipe.Name, o.String(), joinInts(ts)), img)
 }
 
 // GuidanceSamplesFigure draws one row of the ten classes for each weight of the guidance sweep,
@@ -151,7 +151,7 @@ func (e *Env) GuidanceSamplesFigure(ctx context.Context, m *Model, name string) 
 		return Figure{}, err
 	}
 	return imageFigure(name, fmt.Sprintf("%s: one row per guidance weight w = %s (classes 0–9, %s)", m.Recipe.Name,
-		joinFloats(e.Settings.GuidanceSweep), Describe(e.Settings.Sample)), img)
+		joinFloats(e.Settings.GuidanceSweep), e.Settings.Sample.String()), img)
 }
 
 // EpochFigures plots FID and KID against the epoch for the given per-epoch evaluations.

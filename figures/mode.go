@@ -172,17 +172,3 @@ func SettingsFor(mode Mode) Settings {
 	}
 	return s
 }
-
-// Describe is a short description of sampler options, e.g. "DDIM, 20 steps, η=0".
-func Describe(o sampler.Options) string {
-	var s string
-	if o.Method == "ddim" {
-		s = fmt.Sprintf("DDIM, %d steps, η=%g", o.Steps, o.Eta)
-	} else {
-		s = fmt.Sprintf("DDPM ancestral, σ²=%s", o.Variance)
-	}
-	if o.Guidance.Kind != "" {
-		s += ", guidance " + o.Guidance.String()
-	}
-	return s
-}

@@ -161,7 +161,7 @@ func (e *Env) CompareSamplers(ctx context.Context, m *Model, n int, opts []sampl
 	var runs []SamplerRun
 	var evalErr error
 	for _, o := range opts {
-		fmt.Fprintf(e.Log, "%s: %d samples\n", Describe(o), n)
+		fmt.Fprintf(e.Log, "%s: %d samples\n", o.String(), n)
 		res, err := m.Sampler.Sample(ctx, n, sampler.BalancedLabels(m.Model, n), o, e.Log)
 		if err != nil {
 			return nil, err

@@ -164,7 +164,7 @@ func TestFIDCommand(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
-		for _, w := range []string{"estimated sampling time for N=30", "| 20 |", "| 30 |", "ddim, 2 steps"} {
+		for _, w := range []string{"estimated sampling time for N=30", "| 20 |", "| 30 |", "DDIM, 2 steps"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("output does not contain %q:\n%s", w, out)
 			}

@@ -53,7 +53,7 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 		return nil, "", err
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
-	desc := fmt.Sprintf("%s, seed %d", describeOptions(o), o.Seed)
+	desc := fmt.Sprintf("%s, seed %d", o, o.Seed)
 	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, trained.State.Recipe.Name,
 		map[bool]string{true: "EMA", false: "raw"}[trained.EMA], desc)
 
@@ -125,15 +125,4 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 		}
 	}
 	return res, fmt.Sprintf("model %s (%s), %s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name, desc, res.N, res.Seconds), nil
-}
-
-func describeOptions(o sampler.Options) string {
-	s := fmt.Sprintf("ddpm, σ²=%s, clip=%v", o.Variance, o.ClipX0)
-	if o.Method == "ddim" {
-		s = fmt.Sprintf("ddim, %d steps, η=%g, clip=%v", o.Steps, o.Eta, o.ClipX0)
-	}
-	if o.Guidance.Kind != "" {
-		s += ", guidance " + o.Guidance.String()
-	}
-	return s
 }

@@ -119,7 +119,8 @@ func runSample(ctx context.Context, args []string) error {
 		fmt.Printf("samples as N×28×28 float32 in [-1, 1] -> %s\n", *npy)
 	}
 	if *trajectory != "" {
-		if err := pipeline.SaveTrajectory(*trajectory, res, min(res.N, 8), true); err != nil {
+		if err := pipeline.SaveTrajectory(*trajectory, res, min(res.N, 8), true,
+			fmt.Sprintf("Denoising trajectory of %s (%s, seed %d)", trained.State.Recipe.Name, o, o.Seed)); err != nil {
 			return err
 		}
 		fmt.Printf("trajectory (rows: x_t, x̂_0 per sample; columns: t = %v) -> %s\n", o.Record, *trajectory)

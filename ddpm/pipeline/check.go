@@ -69,7 +69,7 @@ func RunCheck(ctx context.Context, b compute.Backend, t *Trained, evaluate Evalu
 		return nil, fmt.Errorf("check of %s: %w", t.Checkpoint, err)
 	}
 	return &Check{Model: t.State.Recipe.Name, Step: t.State.Step, N: res.N,
-		Sampler: fmt.Sprintf("%s, clip=%v, seed %d, batch %d", describeSampler(o), o.ClipX0, o.Seed, o.BatchSize),
+		Sampler: fmt.Sprintf("%s, seed %d, batch %d", o, o.Seed, o.BatchSize),
 		Backend: backend.Identity(b), SamplesSHA256: hex.EncodeToString(h.Sum(nil)), Metrics: ev.Metrics, Tool: ev.Tool}, nil
 }
 

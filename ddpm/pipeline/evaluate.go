@@ -107,7 +107,7 @@ func EpochEvaluator(b compute.Backend, s recipe.Sample, n int, evaluate Evaluato
 		if err != nil {
 			return training.EpochEval{}, err
 		}
-		return training.EpochEval{N: n, Sampler: fmt.Sprintf("%s, seed %d", describeSampler(o), o.Seed),
+		return training.EpochEval{N: n, Sampler: fmt.Sprintf("%s, seed %d", o, o.Seed),
 			Metrics: ev.Metrics, Tool: ev.Tool}, nil
 	}
 }

@@ -28,9 +28,10 @@ func SaveSampleGrid(path string, r *sampler.Result, n int) error {
 }
 
 // TrajectoryImage lays out the recorded frames of r: one row per image (up to rows), one column
-// per recorded step from noise (left) to the sample (right); with predictedX0 a second row per
-// image shows x̂_0 as predicted at that step (at t = 0, the sample again).
-func TrajectoryImage(r *sampler.Result, rows int, predictedX0 bool) (*image.Gray, error) {
+// per recorded step from noise (left) to the sample (right), each tile labelled with its t; with
+// predictedX0 a second row per image shows x̂₀ as predicted at that step (at t = 0, the sample
+// again). title, if not empty, goes above (say which sampler and model).
+func TrajectoryImage(r *sampler.Result, rows int, predictedX0 bool, title string) (image.Image, error) {
 	if len(r.Frames) == 0 {
 		return nil, fmt.Errorf("no trajectory was recorded")
 	}
@@ -41,23 +42,28 @@ func TrajectoryImage(r *sampler.Result, rows int, predictedX0 bool) (*image.Gray
 		per = 2
 	}
 	cells := make([]float32, 0, rows*per*cols*sampler.Pixels)
+	labels := make([]string, 0, rows*per*cols)
 	for i := range rows {
 		for k := range per {
 			for _, f := range r.Frames {
-				src := f.X
+				src, label := f.X, fmt.Sprintf("x_t, t=%d", f.T)
+				if f.T == 0 {
+					label = "x_0 (sample)"
+				}
 				if k == 1 && f.X0 != nil {
-					src = f.X0
+					src, label = f.X0, fmt.Sprintf("x̂₀ at t=%d", f.T)
 				}
 				cells = append(cells, src[i*sampler.Pixels:(i+1)*sampler.Pixels]...)
+				labels = append(labels, label)
 			}
 		}
 	}
-	return viz.Grid(cells, rows*per*cols, cols, 2, 2)
+	return viz.LabeledGrid(cells, rows*per*cols, cols, 3, labels, title)
 }
 
-// SaveTrajectory writes TrajectoryImage(r, rows, predictedX0) to path.
-func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool) error {
-	img, err := TrajectoryImage(r, rows, predictedX0)
+// SaveTrajectory writes TrajectoryImage(r, rows, predictedX0, title) to path.
+func SaveTrajectory(path string, r *sampler.Result, rows int, predictedX0 bool, title string) error {
+	img, err := TrajectoryImage(r, rows, predictedX0, title)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	s := sampler.New(o.Backend, store, res.Model)
 	opts := SampleOptions(r.Sample)
 	rep := &Report{Recipe: r, Backend: o.BackendInfo.Identity, Device: o.BackendInfo.Device, Steps: res.State.Step,
-		TrainSeconds: res.State.TrainSeconds, Sampler: describeSampler(opts), Date: time.Now().UTC().Format(time.DateOnly)}
+		TrainSeconds: res.State.TrainSeconds, Sampler: opts.String(), Date: time.Now().UTC().Format(time.DateOnly)}
 	if n := len(res.State.EpochLosses); n > 0 {
 		rep.FinalLoss = res.State.EpochLosses[n-1]
 	}
@@ -119,7 +119,8 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := add("trajectory.png", SaveTrajectory(filepath.Join(o.Dir, "trajectory.png"), trajectory, 6, true)); err != nil {
+	if err := add("trajectory.png", SaveTrajectory(filepath.Join(o.Dir, "trajectory.png"), trajectory, 6, true,
+		fmt.Sprintf("Denoising trajectory of %s (%s): x_t above, predicted x̂₀ below", r.Name, traj))); err != nil {
 		return nil, err
 	}
 
@@ -148,13 +149,6 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 func SampleOptions(s recipe.Sample) sampler.Options {
 	return sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
 		ClipX0: s.ClipX0, Seed: s.Seed}
-}
-
-func describeSampler(o sampler.Options) string {
-	if o.Method == "ddim" {
-		return fmt.Sprintf("ddim, %d steps, η=%g", o.Steps, o.Eta)
-	}
-	return fmt.Sprintf("ddpm, σ²=%s, clip=%v", o.Variance, o.ClipX0)
 }
 
 func writeReport(dir string, rep *Report) error {

@@ -159,3 +159,26 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 	}
 	return nil
 }
+
+// String describes the options for titles, reports and logs, e.g. "DDIM, 50 steps, η=0, clip x̂₀,
+// CFG w=4 (γ=5)" or "DDPM (all T steps), σ²=beta, no clipping".
+func (o Options) String() string {
+	var s string
+	if o.Method == "ddim" {
+		s = fmt.Sprintf("DDIM, %d steps, η=%g", o.Steps, o.Eta)
+	} else {
+		s = fmt.Sprintf("%s (all T steps), σ²=%s", strings.ToUpper(o.Method), o.Variance)
+	}
+	if o.ClipX0 {
+		s += ", clip x̂₀"
+	} else {
+		s += ", no clipping"
+	}
+	switch o.Guidance.Kind {
+	case "cfg":
+		s += fmt.Sprintf(", CFG w=%g (γ=%g)", o.Guidance.Scale, o.Guidance.Gamma())
+	case "classifier":
+		s += fmt.Sprintf(", classifier guidance s=%g", o.Guidance.Scale)
+	}
+	return s
+}
