@@ -6,7 +6,7 @@ import (
 	"image/color"
 	"math"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/viz"
 	"gonum.org/v1/plot"
@@ -49,8 +49,8 @@ func SquareGrid(r *sampler.Result, n int) (*image.Gray, error) {
 
 // TrajectoryImage and LossPlot are pipeline's, re-exported for the notebooks.
 var (
-	TrajectoryImage = pipeline.TrajectoryImage
-	LossPlot        = pipeline.LossPlot
+	TrajectoryImage = app.TrajectoryImage
+	LossPlot        = app.LossPlot
 )
 
 // MetricPlot plots one metric of evaluations against the epoch, one line per model, with each

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -172,7 +172,7 @@ func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
 		shipped = e.ShippedRun(full.Name)
 	}
 	if shipped != "" {
-		tr, err := pipeline.LoadTrained(shipped, true)
+		tr, err := app.LoadTrained(shipped, true)
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +221,7 @@ func (e *Env) AtEpoch(m *Model, epoch int) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := pipeline.LoadTrained(dir, true)
+	tr, err := app.LoadTrained(dir, true)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/internal/atomicfile"
@@ -97,7 +97,7 @@ func (e *Env) ClassGridFigure(ctx context.Context, m *Model, name string, w floa
 	if w > 0 {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
 	}
-	res, err := pipeline.ClassGrid(ctx, m.Sampler, o, 10, e.Log)
+	res, err := app.ClassGrid(ctx, m.Sampler, o, 10, e.Log)
 	if err != nil {
 		return Figure{}, err
 	}

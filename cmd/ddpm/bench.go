@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/network"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
@@ -66,7 +66,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rows, err := pipeline.Bench(b, pipeline.BenchConfig{
+	rows, err := app.Bench(b, app.BenchConfig{
 		Net:          net,
 		Schedule:     schedule.Config{Kind: schedule.Linear, Steps: 1000, Beta1: 1e-4, BetaT: 0.02},
 		TrainBatches: bs, SampleBatch: *sampleBatch, Steps: *steps, Warmup: *warmup,

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/fid"
 )
 
@@ -72,7 +72,7 @@ func TestQuickRecipeEndToEnd(t *testing.T) {
 			t.Errorf("the main job did not write %s: %v\n%s", f, err, out)
 		}
 	}
-	var rep pipeline.Report
+	var rep app.Report
 	data, err := os.ReadFile(filepath.Join(runDir, "report.json"))
 	if err != nil || json.Unmarshal(data, &rep) != nil {
 		t.Fatalf("report.json unreadable: %v", err)

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
@@ -23,7 +23,7 @@ var samplerFlagOf = map[string]string{
 func inFlagTerms(err error) error {
 	var oe *sampler.OptionError
 	var re *training.RunExistsError
-	var me *pipeline.MissingModelError
+	var me *app.MissingModelError
 	switch {
 	case errors.As(err, &oe):
 		if flag, ok := samplerFlagOf[oe.Field]; ok {

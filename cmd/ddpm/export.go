@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 )
 
 func init() {
@@ -30,30 +30,30 @@ func runExport(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("--model and --out are required")
 	case *check == "":
-		step, err := pipeline.Export(*modelDir, *out, *ema)
+		step, err := app.Export(*modelDir, *out, *ema)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("exported %s -> %s\n", *modelDir, step)
 		dir = *out
 	}
-	// The check: a small fixed evaluation that CI re-runs on the CPU (pipeline.Check).
+	// The check: a small fixed evaluation that CI re-runs on the CPU (app.Check).
 	b, _, err := openBackend(*backendCfg)
 	if err != nil {
 		return err
 	}
-	t, err := pipeline.LoadTrained(dir, true)
+	t, err := app.LoadTrained(dir, true)
 	if err != nil {
 		return err
 	}
-	c, err := pipeline.RunCheck(ctx, b, t, pipeline.FIDEvaluator(*data, b))
+	c, err := app.RunCheck(ctx, b, t, app.FIDEvaluator(*data, b))
 	if err != nil {
 		return err
 	}
-	if err := pipeline.WriteCheck(dir, c); err != nil {
+	if err := app.WriteCheck(dir, c); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "check (%s, N=%d, %s): FID %.4g, KID %.4g\n", c.Backend, c.N, c.Sampler, c.Metrics["fid"], c.Metrics["kid"])
-	fmt.Printf("check -> %s/%s\n", dir, pipeline.CheckFile)
+	fmt.Printf("check -> %s/%s\n", dir, app.CheckFile)
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/fid"
 )
 
@@ -190,7 +190,7 @@ func TestEvaluator(t *testing.T) {
 	}
 	const n = 500
 	var log strings.Builder
-	ev, err := pipeline.FIDEvaluator("", nil)(context.Background(), test.Images[:n*fid.ImagePixels], n, test.Labels[:n], &log)
+	ev, err := app.FIDEvaluator("", nil)(context.Background(), test.Images[:n*fid.ImagePixels], n, test.Labels[:n], &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestEvaluator(t *testing.T) {
 		t.Errorf("real images: %v", ev.Metrics)
 	}
 	// Unconditional samples: no accuracy.
-	ev, err = pipeline.FIDEvaluator("", nil)(context.Background(), test.Images[:n*fid.ImagePixels], n, nil, &log)
+	ev, err = app.FIDEvaluator("", nil)(context.Background(), test.Images[:n*fid.ImagePixels], n, nil, &log)
 	if err != nil {
 		t.Fatal(err)
 	}

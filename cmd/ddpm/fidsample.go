@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/fid"
 	"github.com/gomlx/compute"
@@ -30,7 +30,7 @@ const fidSeedOffset = 2000
 // fidSample samples max(ns) images from a trained model, after printing an estimate of the
 // time it takes; nil result (and no error) with estimateOnly.
 func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sampler.Result, string, error) {
-	trained, err := pipeline.LoadTrained(a.dir, *a.flags.ema)
+	trained, err := app.LoadTrained(a.dir, *a.flags.ema)
 	if err != nil {
 		return nil, "", err
 	}

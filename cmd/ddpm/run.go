@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 )
 
 func init() {
@@ -43,8 +43,8 @@ func runMain(ctx context.Context, args []string) error {
 	if dir == "" {
 		dir = filepath.Join("runs", r.Name)
 	}
-	rep, err := pipeline.Main(ctx, pipeline.MainOptions{Recipe: r, Dir: dir, Resume: true, Backend: b, BackendInfo: info,
-		DataDir: *data, Evaluate: pipeline.FIDEvaluator(*data, b)})
+	rep, err := app.Main(ctx, app.MainOptions{Recipe: r, Dir: dir, Resume: true, Backend: b, BackendInfo: info,
+		DataDir: *data, Evaluate: app.FIDEvaluator(*data, b)})
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/viz"
 )
@@ -40,7 +40,7 @@ func runSample(ctx context.Context, args []string) error {
 	if _, err := sampler.ParseGuidance(*sf.guidance); err != nil {
 		return err
 	}
-	trained, err := pipeline.LoadTrained(*modelDir, *sf.ema)
+	trained, err := app.LoadTrained(*modelDir, *sf.ema)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func runSample(ctx context.Context, args []string) error {
 	}
 	for _, p := range []string{*out, *npy, *trajectory} {
 		if p != "" && p != "-" {
-			if err := pipeline.CheckWritable(p); err != nil {
+			if err := app.CheckWritable(p); err != nil {
 				return err
 			}
 		}
@@ -94,11 +94,11 @@ func runSample(ctx context.Context, args []string) error {
 		if res, err = s.Sample(ctx, *n, labels, o, os.Stderr); err != nil {
 			return err
 		}
-		if err := pipeline.SaveSampleGrid(*out, res, res.N); err != nil {
+		if err := app.SaveSampleGrid(*out, res, res.N); err != nil {
 			return err
 		}
 	case "classes":
-		if res, err = pipeline.ClassGrid(ctx, s, o, 10, os.Stderr); err != nil {
+		if res, err = app.ClassGrid(ctx, s, o, 10, os.Stderr); err != nil {
 			return err
 		}
 		img, err := viz.Grid(res.Images, res.N, 10, 2, 2)
@@ -113,13 +113,13 @@ func runSample(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("%d samples in %.1fs (%.1f/s) -> %s\n", res.N, res.Seconds, float64(res.N)/res.Seconds, *out)
 	if *npy != "-" {
-		if err := pipeline.WriteSamplesNpy(*npy, res); err != nil {
+		if err := app.WriteSamplesNpy(*npy, res); err != nil {
 			return err
 		}
 		fmt.Printf("samples as N×28×28 float32 in [-1, 1] -> %s\n", *npy)
 	}
 	if *trajectory != "" {
-		if err := pipeline.SaveTrajectory(*trajectory, res, min(res.N, 8), true,
+		if err := app.SaveTrajectory(*trajectory, res, min(res.N, 8), true,
 			fmt.Sprintf("Denoising trajectory of %s (%s, seed %d)", trained.State.Recipe.Name, o, o.Seed)); err != nil {
 			return err
 		}

@@ -5,8 +5,8 @@ package main
 import (
 	"flag"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 )
@@ -54,7 +54,7 @@ func (f *samplerFlags) given() map[string]bool {
 // is added to the recipe's seed when --seed is not given (commands that must not reuse the
 // samples of another use of the same model).
 func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Options, error) {
-	o := pipeline.SampleOptions(s)
+	o := app.SampleOptions(s)
 	o.Seed += seedOffset
 	set := f.given()
 	if set["sampler"] {

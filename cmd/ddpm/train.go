@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
 
@@ -37,7 +37,7 @@ func runTrain(ctx context.Context, args []string) error {
 	}
 	o := training.Options{Recipe: r, Dir: dir, Resume: *resume, Backend: b, DataDir: *data, Log: os.Stderr}
 	if r.Train.EvalSamples > 0 {
-		o.EpochEval = pipeline.EpochEvaluator(b, r.Sample, r.Train.EvalSamples, pipeline.FIDEvaluator(*data, b))
+		o.EpochEval = app.EpochEvaluator(b, r.Sample, r.Train.EvalSamples, app.FIDEvaluator(*data, b))
 	}
 	res, err := training.Run(ctx, o)
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 )
 
@@ -45,7 +45,7 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("give exactly one of --model RUN_DIR (the model to guide) or --recipe NAME")
 	case *modelDir != "":
-		trained, err := pipeline.LoadTrained(*modelDir, false)
+		trained, err := app.LoadTrained(*modelDir, false)
 		if err != nil {
 			return err
 		}

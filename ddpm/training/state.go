@@ -11,7 +11,7 @@ import (
 type State struct {
 	Recipe recipe.Recipe `json:"recipe"`
 	Progress
-	// Exported is "ema" or "raw" for a slim checkpoint written by pipeline.Export that holds only
+	// Exported is "ema" or "raw" for a slim checkpoint written by app.Export that holds only
 	// those network weights (no optimiser state: it cannot be resumed); "" for a training checkpoint.
 	Exported string `json:"exported,omitempty"`
 }

@@ -48,7 +48,7 @@ type Options struct {
 	// Conv overrides the convolution formulation (default layers.Auto).
 	Conv layers.Formulation
 	// EpochEval, if set, evaluates the model at the end of every epoch (see Session.EpochEval);
-	// pipeline.EpochEvaluator builds one (FID/KID of samples) from Recipe.Train.EvalSamples.
+	// app.EpochEvaluator builds one (FID/KID of samples) from Recipe.Train.EvalSamples.
 	EpochEval func(ctx context.Context, epoch int, m *diffusion.Model, store *model.Store) (EpochEval, error)
 }
 

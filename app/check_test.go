@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -6,15 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ddpm-go/ddpm/ddpm/pipeline"
+	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/internal/testutil"
 )
 
 // shippedDir is the repository's models/ directory, seen from this package.
-const shippedDir = "../../models"
+const shippedDir = "../models"
 
 // TestShippedModelsReproduceTheirCheck loads every model shipped under models/, samples its check
-// (pipeline.Check: 100 DDIM samples, fixed seed) on the pure-Go backend and compares the samples'
+// (app.Check: 100 DDIM samples, fixed seed) on the pure-Go backend and compares the samples'
 // hash and the FID/KID/score with those recorded at export: bit-identical on the same backend,
 // within tolerance on another. A shipped model without a check fails.
 func TestShippedModelsReproduceTheirCheck(t *testing.T) {
@@ -22,26 +22,26 @@ func TestShippedModelsReproduceTheirCheck(t *testing.T) {
 		t.Skip("samples every shipped model")
 	}
 	entries, err := os.ReadDir(shippedDir)
-	if err != nil {
-		t.Skipf("no shipped models: %v", err)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("the repository ships models in %s: %v (%d entries)", shippedDir, err, len(entries))
 	}
 	b := testutil.GoBackend(t)
-	evaluate := pipeline.FIDEvaluator("", b)
+	evaluate := app.FIDEvaluator("", b)
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		dir := filepath.Join(shippedDir, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
-			want, err := pipeline.ReadCheck(dir)
+			want, err := app.ReadCheck(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := pipeline.LoadTrained(dir, true)
+			tr, err := app.LoadTrained(dir, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := pipeline.RunCheck(context.Background(), b, tr, evaluate)
+			got, err := app.RunCheck(context.Background(), b, tr, evaluate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,9 +57,9 @@ func TestShippedModelsReproduceTheirCheck(t *testing.T) {
 // TestCheckComparison: a tampered metric or sample hash is caught on the same backend; across
 // backends only differences beyond the tolerance are.
 func TestCheckComparison(t *testing.T) {
-	rec := &pipeline.Check{Model: "m", Step: 10, N: 100, Sampler: "s", Backend: "Go Backend", SamplesSHA256: "aa",
+	rec := &app.Check{Model: "m", Step: 10, N: 100, Sampler: "s", Backend: "Go Backend", SamplesSHA256: "aa",
 		Metrics: map[string]float64{"fid": 100, "kid": 2}}
-	clone := func(f func(c *pipeline.Check)) *pipeline.Check {
+	clone := func(f func(c *app.Check)) *app.Check {
 		c := *rec
 		c.Metrics = map[string]float64{"fid": 100, "kid": 2}
 		f(&c)
@@ -67,16 +67,16 @@ func TestCheckComparison(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		got  *pipeline.Check
+		got  *app.Check
 		ok   bool
 	}{
-		{"identical", clone(func(c *pipeline.Check) {}), true},
-		{"other samples, same backend", clone(func(c *pipeline.Check) { c.SamplesSHA256 = "bb" }), false},
-		{"metric off by 1e-12, same backend", clone(func(c *pipeline.Check) { c.Metrics["fid"] = 100 + 1e-12 }), false},
-		{"other backend, within tolerance", clone(func(c *pipeline.Check) { c.Backend, c.SamplesSHA256, c.Metrics["fid"] = "xla", "bb", 103 }), true},
-		{"other backend, beyond tolerance", clone(func(c *pipeline.Check) { c.Backend, c.Metrics["kid"] = "xla", 2.5 }), false},
-		{"metric missing", clone(func(c *pipeline.Check) { delete(c.Metrics, "kid") }), false},
-		{"other step", clone(func(c *pipeline.Check) { c.Step = 11 }), false},
+		{"identical", clone(func(c *app.Check) {}), true},
+		{"other samples, same backend", clone(func(c *app.Check) { c.SamplesSHA256 = "bb" }), false},
+		{"metric off by 1e-12, same backend", clone(func(c *app.Check) { c.Metrics["fid"] = 100 + 1e-12 }), false},
+		{"other backend, within tolerance", clone(func(c *app.Check) { c.Backend, c.SamplesSHA256, c.Metrics["fid"] = "xla", "bb", 103 }), true},
+		{"other backend, beyond tolerance", clone(func(c *app.Check) { c.Backend, c.Metrics["kid"] = "xla", 2.5 }), false},
+		{"metric missing", clone(func(c *app.Check) { delete(c.Metrics, "kid") }), false},
+		{"other step", clone(func(c *app.Check) { c.Step = 11 }), false},
 	} {
 		err := rec.Reproduces(tc.got)
 		if (err == nil) != tc.ok {

@@ -1,7 +1,9 @@
-// Package pipeline strings the library together for the command line and the notebooks: load a
-// trained model from a run or checkpoint directory, and run the main job (train, sample, evaluate,
-// write figures and a report).
-package pipeline
+// Package app is the application layer above the libraries (ddpm/... and fid): it strings them
+// together for the command line and the notebooks. It loads a trained model from a run or
+// checkpoint directory, runs the main job (train, sample, evaluate, write figures and a report),
+// exports and checks shipped models, evaluates samples with the fid package and benchmarks.
+// Imports run one way: cmd → app (and figures) → ddpm/..., fid; no library imports app.
+package app
 
 import (
 	"errors"
