@@ -101,8 +101,6 @@ type Predictor struct {
 	exec *model.Exec
 }
 
-// purposeEvalNoise separates the evaluation noise from the training streams of package training.
-
 // Predictor compiles the classifier on backend b (once per Trained and backend, on first use).
 func (tr *Trained) Predictor(b compute.Backend) *Predictor {
 	c := tr.Classifier

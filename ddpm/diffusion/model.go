@@ -12,6 +12,13 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
+// ScopeName is the scope, under a store's root, of a model's network variables; Scope is its
+// absolute path. Training, checkpoints, EMA and the samplers all find the network there.
+const (
+	ScopeName = "model"
+	Scope     = "/" + ScopeName
+)
+
 // Model is a noise-prediction network with its noise schedule.
 type Model struct {
 	Net      network.Config

@@ -44,7 +44,7 @@ type Result struct {
 // Image returns image i (a view).
 func (r *Result) Image(i int) []float32 { return r.Images[i*Pixels : (i+1)*Pixels] }
 
-// Sampler draws images from a model whose weights are in store under training.ModelScope (see
+// Sampler draws images from a model whose weights are in store under diffusion.Scope (see
 // training.InferenceStore).
 type Sampler struct {
 	backend compute.Backend

@@ -3,7 +3,6 @@ package sampler
 import (
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
-	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
@@ -31,7 +30,7 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 		if s.model.Conditional() {
 			modelLabels = labels
 		}
-		eps := s.epsilon(scope.In(training.ModelScopeName), x, t, modelLabels, o.Guidance)
+		eps := s.epsilon(scope.In(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
 		var shift *Node // s·g, nil without classifier guidance
 		if o.Guidance.Kind == "classifier" && o.Guidance.Scale != 0 {
 			shift = MulScalar(s.classifierGradient(scope, x, t, labels), o.Guidance.Scale)

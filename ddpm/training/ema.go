@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -13,10 +15,10 @@ import (
 )
 
 const (
-	// ModelScopeName is the scope (under the root) of the network's variables.
-	ModelScopeName = "model"
-	// ModelScope holds the network's variables in the training store.
-	ModelScope = "/" + ModelScopeName
+	// ModelScopeName and ModelScope name where a diffusion model's network variables live (owned
+	// by package diffusion, repeated here for the training code).
+	ModelScopeName = diffusion.ScopeName
+	ModelScope     = diffusion.Scope
 	// EMAScope mirrors ModelScope with the exponential moving averages of the trainable weights.
 	EMAScope = "/ema"
 )
