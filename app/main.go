@@ -42,6 +42,9 @@ type MainOptions struct {
 	Log         io.Writer
 	// Evaluate scores Recipe.Sample.FIDSamples samples; nil skips the evaluation.
 	Evaluate Evaluator
+	// Compare, if not empty, is a trained model (e.g. a shipped one under models/) whose samples
+	// are drawn beside the run's in compare.png.
+	Compare string
 }
 
 // Report is written to report.json and summarised in report.md.
@@ -56,6 +59,7 @@ type Report struct {
 	SampleSeconds float64       `json:"sample_seconds"`
 	SamplesPerSec float64       `json:"samples_per_second"`
 	Evaluation    *Evaluation   `json:"evaluation,omitempty"`
+	Comparison    *Comparison   `json:"comparison,omitempty"`
 	EvalSamples   int           `json:"eval_samples"`
 	Files         []string      `json:"files"`
 	Date          string        `json:"date"`
@@ -124,6 +128,13 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 		return nil, err
 	}
 
+	if o.Compare != "" {
+		if rep.Comparison, err = compareWithShipped(ctx, o, r.Name, samples, r.Sample.N, log); err != nil {
+			return nil, err
+		}
+		rep.Files = append(rep.Files, rep.Comparison.File)
+	}
+
 	if o.Evaluate != nil && r.Sample.FIDSamples > 0 {
 		n := r.Sample.FIDSamples
 		fmt.Fprintf(log, "== evaluate %d samples\n", n)
@@ -182,6 +193,10 @@ func (rep *Report) Markdown() string {
 	b.WriteString("\n")
 	if rep.Evaluation != nil {
 		fmt.Fprintf(&b, "\nEvaluation: %d samples; %s\n", rep.EvalSamples, rep.Evaluation.Tool)
+	}
+	if c := rep.Comparison; c != nil {
+		fmt.Fprintf(&b, "\n%s: this run's samples beside those of the shipped %s (%s, %d epochs; %s)\n",
+			c.File, c.Model, c.Recipe, c.Epochs, c.Sampler)
 	}
 	return b.String()
 }

@@ -34,7 +34,7 @@ type Progress struct {
 	Losses []float32 `json:"losses"`
 	// EpochLosses holds the mean batch loss of every completed epoch.
 	EpochLosses  []float64 `json:"epoch_losses"`
-	Backend      string    `json:"backend"`
+	Backend      string    `json:"backend"`       // backend.Identity of the session that started the run
 	TrainSeconds float64   `json:"train_seconds"` // wall time of the optimisation steps, over all sessions
 	Parameters   int       `json:"parameters"`    // trainable parameters under the session's ParamScope
 	// EpochEvals holds the evaluation at the end of each epoch, when the session has an EpochEval.
@@ -132,7 +132,7 @@ func RunSession[S Checkpointed](ctx context.Context, c Session, state S, compati
 	store.SetParam(model.ParamInitialSeed, c.Seed)
 	ds := &Batches{Set: c.Data, Seed: c.Seed, BatchSize: c.BatchSize}
 	p := state.TrainingProgress()
-	*p = Progress{StepsPerEpoch: ds.StepsPerEpoch(), Backend: b.String()}
+	*p = Progress{StepsPerEpoch: ds.StepsPerEpoch(), Backend: backend.Identity(b)}
 	p.TotalSteps = int64(c.Epochs) * int64(p.StepsPerEpoch)
 	lastCheckpoint := ""
 	if c.Resume {
