@@ -46,12 +46,12 @@ func TrajectoryImage(r *sampler.Result, rows int, predictedX0 bool, title string
 	for i := range rows {
 		for k := range per {
 			for _, f := range r.Frames {
-				src, label := f.X, fmt.Sprintf("x_t, t=%d", f.T)
-				if f.T == 0 {
+				src, label := f.X, fmt.Sprintf("x_t, t=%d", f.Step)
+				if f.Step == 0 {
 					label = "x_0 (sample)"
 				}
 				if k == 1 && f.X0 != nil {
-					src, label = f.X0, fmt.Sprintf("x̂₀ at t=%d", f.T)
+					src, label = f.X0, fmt.Sprintf("x̂₀ at t=%d", f.Step)
 				}
 				cells = append(cells, src[i*sampler.Pixels:(i+1)*sampler.Pixels]...)
 				labels = append(labels, label)

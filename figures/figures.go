@@ -124,7 +124,7 @@ func (e *Env) TrajectoryFigure(ctx context.Context, m *Model, name string) (Figu
 	}
 	ts := make([]int, len(res.Frames))
 	for i, f := range res.Frames {
-		ts[i] = f.T
+		ts[i] = f.Step
 	}
 	return imageFigure(name, fmt.Sprintf("denoising trajectory of %s (%s): x_t and predicted x̂_0 at t = %s",
 		m.Recipe.Name, o.String(), joinInts(ts)), img)

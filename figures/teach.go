@@ -35,7 +35,7 @@ func CoefficientsPlot(title string, s *schedule.Schedule) (*plot.Plot, error) {
 	for t := 1; t <= s.T; t++ {
 		x := float64(t)
 		signal.X, signal.Y = append(signal.X, x), append(signal.Y, s.SqrtAlphaBar[t])
-		noise.X, noise.Y = append(noise.X, x), append(noise.Y, s.SqrtOneMinusAlpha[t])
+		noise.X, noise.Y = append(noise.X, x), append(noise.Y, s.SqrtOneMinusAlphaBar[t])
 		beta.X, beta.Y = append(beta.X, x), append(beta.Y, s.Beta[t])
 	}
 	return viz.LinePlot(title, "t", "", false, signal, noise, beta)

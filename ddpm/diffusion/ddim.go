@@ -51,7 +51,7 @@ func DDIMStep(s *schedule.Schedule, xt, t, tPrev, epsHat, z *Node, eta float64, 
 	x0Hat = PredictX0(s, xt, t, epsHat)
 	if clip {
 		x0Hat = ClipScalar(x0Hat, -1, 1)
-		epsHat = Div(Sub(xt, Mul(PerExample(s.SqrtAlphaBar, t, xt), x0Hat)), PerExample(s.SqrtOneMinusAlpha, t, xt))
+		epsHat = Div(Sub(xt, Mul(PerExample(s.SqrtAlphaBar, t, xt), x0Hat)), PerExample(s.SqrtOneMinusAlphaBar, t, xt))
 	}
 	abT := PerExample(s.AlphaBar, t, xt)
 	abPrev := PerExample(s.AlphaBar, tPrev, xt)

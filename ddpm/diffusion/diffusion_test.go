@@ -84,7 +84,7 @@ func TestDDPMStepCoefficients(t *testing.T) {
 			}
 			prev, x0 := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
 			for i, st := range steps {
-				wantX0 := (float64(xt[i]) - s.SqrtOneMinusAlpha[st]*float64(eps[i])) / s.SqrtAlphaBar[st]
+				wantX0 := (float64(xt[i]) - s.SqrtOneMinusAlphaBar[st]*float64(eps[i])) / s.SqrtAlphaBar[st]
 				clipped := wantX0
 				if clip {
 					clipped = math.Max(-1, math.Min(1, wantX0))
@@ -93,7 +93,7 @@ func TestDDPMStepCoefficients(t *testing.T) {
 				if clip {
 					mean = s.PosteriorCoefX0[st]*clipped + s.PosteriorCoefXt[st]*float64(xt[i])
 				} else { // Ho et al.'s form, algebraically equal to the posterior mean.
-					mean = (float64(xt[i]) - s.Beta[st]/s.SqrtOneMinusAlpha[st]*float64(eps[i])) / math.Sqrt(s.Alpha[st])
+					mean = (float64(xt[i]) - s.Beta[st]/s.SqrtOneMinusAlphaBar[st]*float64(eps[i])) / math.Sqrt(s.Alpha[st])
 				}
 				sigma2 := s.Beta[st]
 				if v == PosteriorVariance {

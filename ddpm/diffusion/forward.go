@@ -46,14 +46,14 @@ func PerExample(values []float64, t *Node, like *Node) *Node {
 //   - output: [B, H, W, C]
 func AddNoise(s *schedule.Schedule, x0, t, eps *Node) *Node {
 	a := PerExample(s.SqrtAlphaBar, t, x0)
-	b := PerExample(s.SqrtOneMinusAlpha, t, x0)
+	b := PerExample(s.SqrtOneMinusAlphaBar, t, x0)
 	return Add(Mul(a, x0), Mul(b, eps))
 }
 
 // PredictX0 inverts AddNoise with the predicted noise: x̂_0 = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t.
 func PredictX0(s *schedule.Schedule, xt, t, epsHat *Node) *Node {
 	a := PerExample(s.SqrtAlphaBar, t, xt)
-	b := PerExample(s.SqrtOneMinusAlpha, t, xt)
+	b := PerExample(s.SqrtOneMinusAlphaBar, t, xt)
 	return Div(Sub(xt, Mul(b, epsHat)), a)
 }
 

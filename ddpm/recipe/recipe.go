@@ -34,8 +34,9 @@ type Train struct {
 	// Seed determines initial weights, data order and every noise draw: same seed, same backend,
 	// same numbers.
 	Seed int64 `json:"seed"`
-	// EMADecay > 0 keeps an exponential moving average of the weights (with warm-up
-	// min(EMADecay, (1+step)/(10+step))); sampling uses it by default. 0 disables it.
+	// EMADecay > 0 keeps an exponential moving average of the weights, with the decay at (1-based)
+	// step n min(EMADecay, (n−1)/(n+9)) (training.EMADecayAt); sampling uses it when the model has
+	// it. 0 disables it.
 	EMADecay float64 `json:"ema_decay"`
 	// PUncond is the label-dropout probability of conditional training (classifier-free guidance).
 	PUncond float64 `json:"p_uncond"`

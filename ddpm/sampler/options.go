@@ -84,7 +84,7 @@ type Options struct {
 	Seed int64
 	// Guidance for class-conditional sampling.
 	Guidance Guidance
-	// BatchSize is how many images are denoised together (default 250).
+	// BatchSize is how many images are denoised together (0: DefaultBatchSize of the backend).
 	BatchSize int
 	// Record lists diffusion steps t at which to keep x_t and x̂_0 (t = 0: the final images) for
 	// trajectory figures. Steps not visited by the sampler (DDIM) are ignored.

@@ -24,11 +24,11 @@ import (
 // Pixels is the number of values of one image.
 const Pixels = scorenet.ImageSize * scorenet.ImageSize
 
-// Frame is the state of the reverse chain at diffusion step T (T = 0: the final images).
+// Frame is the state of the reverse chain at one diffusion step.
 type Frame struct {
-	T  int
-	X  []float32 // x_t, N×28×28
-	X0 []float32 // x̂_0 predicted at step t (nil for T = 0)
+	Step int       // the diffusion step t of the frame (0: the final images)
+	X    []float32 // x_t, N×28×28
+	X0   []float32 // x̂_0 predicted at step t (nil at t = 0)
 }
 
 // Result holds the samples of one call.
@@ -143,7 +143,7 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 	res := &Result{N: n, Images: make([]float32, 0, n*Pixels), Labels: slices.Clone(labels)}
 	frames := map[int]*Frame{}
 	for _, t := range o.Record {
-		frames[t] = &Frame{T: t}
+		frames[t] = &Frame{Step: t}
 	}
 	if log == nil {
 		log = io.Discard

@@ -53,7 +53,7 @@ func TestShapeRangeDeterminismAndTrajectory(t *testing.T) {
 			t.Fatalf("pixel %d = %g outside [-1, 1] with ClipX0 (at t=1 the step returns the clipped x̂0)", i, v)
 		}
 	}
-	if len(a.Frames) != 3 || a.Frames[0].T != 8 || a.Frames[2].T != 0 || len(a.Frames[1].X) != 5*Pixels ||
+	if len(a.Frames) != 3 || a.Frames[0].Step != 8 || a.Frames[2].Step != 0 || len(a.Frames[1].X) != 5*Pixels ||
 		len(a.Frames[1].X0) != 5*Pixels || !slices.Equal(a.Frames[2].X, a.Images) {
 		t.Fatalf("frames: %d, want t = 8, 4, 0 with 5 images each and the last equal to the samples", len(a.Frames))
 	}

@@ -40,7 +40,7 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 		var prev, x0 *Node
 		if o.Method == "ddim" {
 			if shift != nil {
-				eps = Sub(eps, Mul(diffusion.PerExample(sched.SqrtOneMinusAlpha, t, x), shift))
+				eps = Sub(eps, Mul(diffusion.PerExample(sched.SqrtOneMinusAlphaBar, t, x), shift))
 			}
 			prev, x0 = diffusion.DDIMStep(sched, x, t, tPrev, eps, z, o.Eta, o.ClipX0)
 		} else {

@@ -63,14 +63,14 @@ type Schedule struct {
 	Config Config
 	T      int
 
-	Beta              []float64 // β_t
-	Alpha             []float64 // α_t = 1 − β_t
-	AlphaBar          []float64 // ᾱ_t
-	SqrtAlphaBar      []float64 // √ᾱ_t
-	SqrtOneMinusAlpha []float64 // √(1 − ᾱ_t)
-	PosteriorVariance []float64 // β̃_t (β̃₁ = 0)
-	PosteriorCoefX0   []float64 // c0_t, coefficient of x_0 in μ̃_t
-	PosteriorCoefXt   []float64 // ct_t, coefficient of x_t in μ̃_t
+	Beta                 []float64 // β_t
+	Alpha                []float64 // α_t = 1 − β_t
+	AlphaBar             []float64 // ᾱ_t
+	SqrtAlphaBar         []float64 // √ᾱ_t
+	SqrtOneMinusAlphaBar []float64 // √(1 − ᾱ_t)
+	PosteriorVariance    []float64 // β̃_t (β̃₁ = 0)
+	PosteriorCoefX0      []float64 // c0_t, coefficient of x_0 in μ̃_t
+	PosteriorCoefXt      []float64 // ct_t, coefficient of x_t in μ̃_t
 }
 
 // MaxSteps bounds T (the tables and every sampler are linear in it; published schedules use at
@@ -143,7 +143,7 @@ func fromBetas(c Config, betas []float64) *Schedule {
 	s := &Schedule{
 		Config: c, T: n - 1, Beta: betas,
 		Alpha: make([]float64, n), AlphaBar: make([]float64, n),
-		SqrtAlphaBar: make([]float64, n), SqrtOneMinusAlpha: make([]float64, n),
+		SqrtAlphaBar: make([]float64, n), SqrtOneMinusAlphaBar: make([]float64, n),
 		PosteriorVariance: make([]float64, n), PosteriorCoefX0: make([]float64, n), PosteriorCoefXt: make([]float64, n),
 	}
 	s.Alpha[0], s.AlphaBar[0], s.SqrtAlphaBar[0] = 1, 1, 1
@@ -151,7 +151,7 @@ func fromBetas(c Config, betas []float64) *Schedule {
 		s.Alpha[t] = 1 - betas[t]
 		s.AlphaBar[t] = s.AlphaBar[t-1] * s.Alpha[t]
 		s.SqrtAlphaBar[t] = math.Sqrt(s.AlphaBar[t])
-		s.SqrtOneMinusAlpha[t] = math.Sqrt(1 - s.AlphaBar[t])
+		s.SqrtOneMinusAlphaBar[t] = math.Sqrt(1 - s.AlphaBar[t])
 		prev := s.AlphaBar[t-1]
 		s.PosteriorVariance[t] = betas[t] * (1 - prev) / (1 - s.AlphaBar[t])
 		s.PosteriorCoefX0[t] = betas[t] * math.Sqrt(prev) / (1 - s.AlphaBar[t])

@@ -36,7 +36,7 @@ func TestLinearClosedForms(t *testing.T) {
 		near(t, c.String()+" ᾱ_T", s.AlphaBar[c.Steps], math.Exp(logSum), 1e-12)
 		for _, i := range []int{1, 2, c.Steps / 2, c.Steps} {
 			near(t, "√ᾱ²", s.SqrtAlphaBar[i]*s.SqrtAlphaBar[i], s.AlphaBar[i], 1e-14)
-			near(t, "√(1-ᾱ)²", s.SqrtOneMinusAlpha[i]*s.SqrtOneMinusAlpha[i], 1-s.AlphaBar[i], 1e-13)
+			near(t, "√(1-ᾱ)²", s.SqrtOneMinusAlphaBar[i]*s.SqrtOneMinusAlphaBar[i], 1-s.AlphaBar[i], 1e-13)
 		}
 	}
 }
