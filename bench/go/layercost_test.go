@@ -32,7 +32,7 @@ func randTensor(dims ...int) *tensors.Tensor {
 var sharedBackend compute.Backend
 
 // timeGraph runs fn on the inputs and reports the median wall time.
-func timeGraph(t *testing.T, name string, fn func(in []*Node) []*Node, inputs ...any) {
+func timeGraph(t testing.TB, name string, fn func(in []*Node) []*Node, inputs ...any) {
 	if only := os.Getenv("ONLY"); only != "" && name != only {
 		return
 	}
@@ -62,8 +62,11 @@ func timeGraph(t *testing.T, name string, fn func(in []*Node) []*Node, inputs ..
 	fmt.Printf("%-44s %8.2f ms\n", name, ts[len(ts)/2])
 }
 
-func TestLayerCost(t *testing.T) {
-	skipUnlessMeasuring(t)
+func BenchmarkLayerCost(b *testing.B) {
+	t := b // one measurement per run: it times its own repetitions and prints a table
+	if b.N > 1 {
+		b.Skip("measured at N = 1")
+	}
 	B := 100
 	type conv struct {
 		name                  string

@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-func timeIt(t *testing.T, name string, elems int, fn func(g *Graph, x *Node) *Node, dims ...int) {
+func timeIt(t testing.TB, name string, elems int, fn func(g *Graph, x *Node) *Node, dims ...int) {
 	backend := testutil.GoBackend(t)
 	exec, err := NewExec(backend, func(x *Node) *Node { return fn(x.Graph(), x) })
 	if err != nil {
@@ -48,8 +48,11 @@ func timeIt(t *testing.T, name string, elems int, fn func(g *Graph, x *Node) *No
 	fmt.Printf("%-40s %8.3f ms  %6.2f ns/elem\n", name, med, med*1e6/float64(elems))
 }
 
-func TestOpCost(t *testing.T) {
-	skipUnlessMeasuring(t)
+func BenchmarkOpCost(b *testing.B) {
+	t := b // one measurement per run: it times its own repetitions and prints a table
+	if b.N > 1 {
+		b.Skip("measured at N = 1")
+	}
 	C, B, H, W := 32, 100, 26, 26
 	N := C * B * H * W
 	timeIt(t, "identity(copy via Add 0)", N, func(g *Graph, x *Node) *Node { return AddScalar(x, 0) }, C, B, H, W)

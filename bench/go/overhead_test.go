@@ -11,8 +11,10 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-func TestNodeOverhead(t *testing.T) {
-	skipUnlessMeasuring(t)
+func BenchmarkNodeOverhead(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("measured at N = 1")
+	}
 	for _, cfg := range []string{"ops_sequential", "parallelism=-1,ops_parallel"} {
 		backend, _ := gobackend.New(cfg)
 		exec := MustNewExec(backend, func(x *Node) *Node {

@@ -11,8 +11,11 @@ import (
 
 // TestSwishVariants times ways to compute swish and what its gradient needs, on normal data,
 // interleaving the variants and keeping each one's fastest run (robust on a shared machine).
-func TestSwishVariants(t *testing.T) {
-	skipUnlessMeasuring(t)
+func BenchmarkSwishVariants(b *testing.B) {
+	t := b // one measurement per run: it times its own repetitions and prints a table
+	if b.N > 1 {
+		b.Skip("measured at N = 1")
+	}
 	backend := testutil.GoBackend(t)
 	n := 2_163_200
 	x := normalTensor(n, 1)

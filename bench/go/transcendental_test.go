@@ -11,8 +11,11 @@ import (
 )
 
 // TestTranscendentalCost times unary ops on normally distributed data (what the network sees).
-func TestTranscendentalCost(t *testing.T) {
-	skipUnlessMeasuring(t)
+func BenchmarkTranscendentalCost(b *testing.B) {
+	t := b // one measurement per run: it times its own repetitions and prints a table
+	if b.N > 1 {
+		b.Skip("measured at N = 1")
+	}
 	backend := testutil.GoBackend(t)
 	n := 2_163_200
 	x := normalTensor(n, 1.5)

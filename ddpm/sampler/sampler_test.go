@@ -209,6 +209,26 @@ func TestConditionalSamplingAndCFG(t *testing.T) {
 	if !slices.Equal(plain.Images, w0.Images) {
 		t.Errorf("cfg with w = 0 differs from plain conditional sampling")
 	}
+	// w = 0 skips the unconditional pass, so the check above does not see the guidance formula; a
+	// tiny w runs it: (1+w)·ε(x,t,y) − w·ε(x,t,∅) must stay next to the conditional prediction (a
+	// formula that swapped the two predictions would land next to the unconditional one).
+	o.Guidance.Scale = 1e-6
+	tiny, err := s.Sample(context.Background(), 3, labels, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tiny.Images {
+		if d := math.Abs(float64(tiny.Images[i] - plain.Images[i])); d > 1e-3 {
+			t.Fatalf("cfg with w = 1e-6: pixel %d = %g, plain conditional %g", i, tiny.Images[i], plain.Images[i])
+		}
+	}
+	nullRun, err := s.Sample(context.Background(), 3, nil, ddpmOptions(2), nil) // "no class"
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(nullRun.Images, plain.Images) {
+		t.Fatal("the conditional and unconditional predictions coincide: the check above could not fail")
+	}
 	o.Guidance.Scale = 3
 	w3, err := s.Sample(context.Background(), 3, labels, o, nil)
 	if err != nil {

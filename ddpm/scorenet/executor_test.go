@@ -2,6 +2,7 @@ package scorenet
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
@@ -39,8 +40,9 @@ func trainSteps(t *testing.T, backendConfig string, steps int) *model.Store {
 // backend.GoOptions). Running independent ops concurrently must not change a single bit: the same
 // training steps give the same weights and Adam moments as sequential execution.
 func TestParallelExecutionIsBitIdentical(t *testing.T) {
-	if testutil.GoBackendConfig == "ops_sequential" {
-		t.Skip("the project's Go backend configuration is sequential already")
+	if !strings.Contains(testutil.GoBackendConfig, "ops_parallel") {
+		t.Fatalf("the project's Go backend configuration %q does not run ops in parallel: this test compares "+
+			"parallel against sequential execution", testutil.GoBackendConfig)
 	}
 	want := trainSteps(t, "ops_sequential", 3)
 	got := trainSteps(t, testutil.GoBackendConfig, 3)
