@@ -13,6 +13,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/fid/mnistcnn"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -31,7 +32,7 @@ func FIDEvaluator(dataDir string, b compute.Backend) Evaluator {
 	)
 	return func(ctx context.Context, images []float32, n int, labels []int, log io.Writer) (*Evaluation, error) {
 		once.Do(func() {
-			net, err := fid.DefaultNetwork(b)
+			net, err := mnistcnn.DefaultNetwork(b)
 			if err != nil {
 				initErr = err
 				return

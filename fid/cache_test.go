@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ddpm-go/ddpm/internal/testutil"
 )
 
 func testStats(t *testing.T, n int, hash string) *Stats {
@@ -84,11 +86,11 @@ func TestLoadStatsErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := LoadStats(path)
-			wantErr(t, err, append(tc.want, path)...)
+			testutil.WantErr(t, err, append(tc.want, path)...)
 		})
 	}
 	_, err := LoadStats(filepath.Join(dir, "nope.stats"))
-	wantErr(t, err, "nope.stats", "no such file")
+	testutil.WantErr(t, err, "nope.stats", "no such file")
 }
 
 func TestCachedStats(t *testing.T) {
@@ -141,9 +143,9 @@ func TestCachedStats(t *testing.T) {
 		t.Errorf("corrupt cache: recomputed=%v err=%v", re, err)
 	}
 	_, _, err := CachedStats(path, "h1", "mnist-test", 31, compute(30, "h1"))
-	wantErr(t, err, "N=30, want 31")
+	testutil.WantErr(t, err, "N=30, want 31")
 	_, _, err = CachedStats(path, "h9", "mnist-test", 30, compute(30, "h1"))
-	wantErr(t, err, `network hash "h1", want "h9"`)
+	testutil.WantErr(t, err, `network hash "h1", want "h9"`)
 	_, _, err = CachedStats(path, "", "mnist-test", 30, compute(30, "h1"))
-	wantErr(t, err, "networkHash and dataset are required")
+	testutil.WantErr(t, err, "networkHash and dataset are required")
 }

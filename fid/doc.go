@@ -4,12 +4,13 @@
 // accuracy, together with a cache for reference statistics and .npy
 // interop.
 //
-// The feature network is mnist-cnn-v1 ([Network], [DefaultNetwork]): a small CNN classifier
-// trained by this project with GoMLX ([Train], `ddpm fid-train`), shipped as embedded weights
-// whose SHA-256 is [ShippedHash]; its 128-dimensional penultimate layer gives the features and
-// its softmax the class probabilities. [Reference] implements the evaluation protocol (reference
-// statistics of the MNIST test set cached per network hash, real-data floors at equal N); see
-// fid/README.md.
+// The metrics do not depend on a particular network: they take a [FeatureExtractor] (and a
+// [Classifier] for the score and accuracy). The project's feature network, mnist-cnn-v1, lives in
+// package fid/mnistcnn (its definition, training with GoMLX, `ddpm fid-train`, and the shipped
+// embedded weights): a small CNN whose 128-dimensional penultimate layer gives the features and
+// whose softmax gives the class probabilities. [Reference] implements the evaluation protocol
+// (reference statistics of the MNIST test set cached per network hash, real-data floors at equal
+// N); see fid/README.md. Imports run one way: mnistcnn imports fid, never the reverse.
 //
 // All statistics are computed in float64. Features come from a
 // [FeatureExtractor] (a small MNIST CNN, not Inception), so numbers are only

@@ -24,8 +24,8 @@ const pixelTolerance = 1e-3
 // Implementations must be deterministic: the same weights and images must
 // give the same features, so that statistics can be cached under Hash().
 // They batch internally (n may be 60000) and must not rescale the inputs
-// differently from training. The MNIST CNN of this package is meant to
-// implement both FeatureExtractor (penultimate activations) and
+// differently from training. The MNIST CNN of package fid/mnistcnn
+// implements both FeatureExtractor (penultimate activations) and
 // [Classifier] (softmax outputs).
 type FeatureExtractor interface {
 	// Name is a short human-readable name of the network, e.g. "mnist-cnn-v1".

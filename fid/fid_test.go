@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -218,7 +219,7 @@ func TestFIDErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := FID(tc.a, tc.b)
-			wantErr(t, err, tc.want...)
+			testutil.WantErr(t, err, tc.want...)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package fid
 import (
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -44,19 +43,6 @@ func mustFID(t *testing.T, a, b *Stats) Result {
 		t.Fatalf("FID = %v, want finite and ≥ 0", r.FID)
 	}
 	return r
-}
-
-// wantErr fails unless err is non-nil and contains every substring.
-func wantErr(t *testing.T, err error, subs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got nil error, want one containing %q", subs)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not contain %q", err, s)
-		}
-	}
 }
 
 func relErr(got, want float64) float64 {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -121,7 +122,7 @@ func TestKIDErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := KID(tc.a, tc.b, tc.opts)
-			wantErr(t, err, tc.want...)
+			testutil.WantErr(t, err, tc.want...)
 		})
 	}
 }

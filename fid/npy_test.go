@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ddpm-go/ddpm/internal/testutil"
 )
 
 // Fixtures come from testdata/make_npy_fixtures.py (real NumPy). Float
@@ -74,13 +76,13 @@ func TestReadNpyErrors(t *testing.T) {
 			} else {
 				_, err = ReadNpyMatrix(path)
 			}
-			wantErr(t, err, append(tc.want, path)...)
+			testutil.WantErr(t, err, append(tc.want, path)...)
 		})
 	}
 	_, err := ReadNpyMatrix(notNpy)
-	wantErr(t, err, notNpy, "magic")
+	testutil.WantErr(t, err, notNpy, "magic")
 	_, err = ReadNpyMatrix("testdata")
-	wantErr(t, err, "testdata", "not a regular file")
+	testutil.WantErr(t, err, "testdata", "not a regular file")
 
 	good, _ := os.ReadFile(filepath.Join("testdata", "f32_2d.npy"))
 	dir := t.TempDir()
@@ -100,7 +102,7 @@ func TestReadNpyErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := ReadNpyMatrix(path)
-		wantErr(t, err, tc.want, path)
+		testutil.WantErr(t, err, tc.want, path)
 	}
 }
 
@@ -141,8 +143,8 @@ func TestNpyImagesRoundTrip(t *testing.T) {
 	} else if r, c := m.Dims(); r != 3 || c != 784 {
 		t.Errorf("ReadNpyMatrix of images: %d×%d, want 3×784", r, c)
 	}
-	wantErr(t, WriteNpyImages(path, fromF32[:10], 1), "10 values for n=1", path)
-	wantErr(t, WriteNpyFloat32(path, fromF32[:10], 2, 4), "has 8 elements, data has 10")
+	testutil.WantErr(t, WriteNpyImages(path, fromF32[:10], 1), "10 values for n=1", path)
+	testutil.WantErr(t, WriteNpyFloat32(path, fromF32[:10], 2, 4), "has 8 elements, data has 10")
 }
 
 // rawNpy returns a version 1.0 .npy preamble and the header, no data.

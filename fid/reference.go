@@ -268,10 +268,16 @@ func (r *Reference) measure(images []float32, n int, labels []int, dataset strin
 	return m, nil
 }
 
+// OneSweep is implemented by networks that give features and class probabilities in one pass over
+// the images (mnistcnn.Network), which outputs then prefers.
+type OneSweep interface {
+	Outputs(images []float32, n int) (features, probs *mat.Dense, err error)
+}
+
 // outputs returns the features and, when fx is also a Classifier, the class probabilities (nil
-// otherwise), in one pass for a *Network.
+// otherwise), in one pass when fx is a OneSweep.
 func outputs(fx FeatureExtractor, images []float32, n int) (feats, probs *mat.Dense, err error) {
-	if net, ok := fx.(*Network); ok {
+	if net, ok := fx.(OneSweep); ok {
 		return net.Outputs(images, n)
 	}
 	if feats, err = fx.Features(images, n); err != nil {

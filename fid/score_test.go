@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -82,7 +83,7 @@ func TestInceptionScoreErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := InceptionScore(tc.p, tc.splits)
-			wantErr(t, err, tc.want...)
+			testutil.WantErr(t, err, tc.want...)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -62,7 +63,7 @@ func TestComputeStatsErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ComputeStats(tc.x)
-			wantErr(t, err, tc.want...)
+			testutil.WantErr(t, err, tc.want...)
 		})
 	}
 }
@@ -128,7 +129,7 @@ func TestStatsFromImages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := StatsFromImages(tc.fx, "x", tc.imgs, tc.n)
-			wantErr(t, err, tc.want...)
+			testutil.WantErr(t, err, tc.want...)
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/fid/mnistcnn"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -240,12 +241,12 @@ func (e *Env) Reference(ctx context.Context) (*fid.Reference, error) {
 	if e.ref != nil || e.refErr != nil {
 		return e.ref, e.refErr
 	}
-	var net *fid.Network
+	var net *mnistcnn.Network
 	var err error
 	if dir := os.Getenv(FIDWeightsEnv); dir != "" {
-		net, err = fid.LoadNetwork(e.Backend, dir)
+		net, err = mnistcnn.LoadNetwork(e.Backend, dir)
 	} else {
-		net, err = fid.DefaultNetwork(e.Backend)
+		net, err = mnistcnn.DefaultNetwork(e.Backend)
 	}
 	if err != nil {
 		e.refErr = fmt.Errorf("the FID feature network is not available: %w", err)

@@ -84,7 +84,7 @@ func TestGenerateByteIdentical(t *testing.T) {
 		start := time.Now()
 		written, err := Generate(ctx, tinyEnv(t, dir), outs[i])
 		if errors.Is(err, ErrNoEvaluation) {
-			t.Fatalf("the FID feature network is missing (ship fid/weights, or set %s to a `ddpm fid-train` "+
+			t.Fatalf("the FID feature network is missing (ship fid/mnistcnn/weights, or set %s to a `ddpm fid-train` "+
 				"output): %v", FIDWeightsEnv, err)
 		}
 		if err != nil {

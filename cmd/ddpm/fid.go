@@ -14,6 +14,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/fid/mnistcnn"
 	"github.com/ddpm-go/ddpm/internal/atomicfile"
 )
 
@@ -142,11 +143,11 @@ func runFID(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var net *fid.Network
+	var net *mnistcnn.Network
 	if *weights != "" {
-		net, err = fid.LoadNetwork(b, *weights)
+		net, err = mnistcnn.LoadNetwork(b, *weights)
 	} else {
-		net, err = fid.DefaultNetwork(b)
+		net, err = mnistcnn.DefaultNetwork(b)
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/fid/mnistcnn"
 )
 
 // fidCLI runs the ddpm binary built for these tests on the Go backend and returns its exit code and
@@ -128,7 +129,7 @@ func TestFIDCommand(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
-		for _, w := range []string{"mnist-cnn-v1 sha256 " + fid.ShippedHash, "| 500 |", "sidecar", "predicted classes (N=500)"} {
+		for _, w := range []string{"mnist-cnn-v1 sha256 " + mnistcnn.ShippedHash, "| 500 |", "sidecar", "predicted classes (N=500)"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("output does not contain %q:\n%s", w, out)
 			}
@@ -203,7 +204,7 @@ func TestEvaluator(t *testing.T) {
 			t.Errorf("metric %s = %v (present %v)", name, v, ok)
 		}
 	}
-	if !strings.Contains(ev.Tool, "mnist-cnn-v1 "+fid.ShippedHash[:12]+" vs MNIST test (10k)") {
+	if !strings.Contains(ev.Tool, "mnist-cnn-v1 "+mnistcnn.ShippedHash[:12]+" vs MNIST test (10k)") {
 		t.Errorf("tool %q", ev.Tool)
 	}
 	if ev.Metrics["class_acc"] < 0.98 || ev.Metrics["score"] < 8 {

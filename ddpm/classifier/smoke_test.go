@@ -10,16 +10,16 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
-	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/fid/mnistcnn"
 	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute"
 )
 
-// judge classifies samples: the project's MNIST classifier (fid.DefaultNetwork) when its weights
+// judge classifies samples: the project's MNIST classifier (mnistcnn.DefaultNetwork) when its weights
 // are shipped, else the small noisy classifier of this package's tests at t = 1.
 func judge(t *testing.T, b compute.Backend) (name string, predict func(images []float32, n int) []int) {
 	t.Helper()
-	if net, err := fid.DefaultNetwork(b); err == nil {
+	if net, err := mnistcnn.DefaultNetwork(b); err == nil {
 		return net.Name(), func(images []float32, n int) []int {
 			probs, err := net.Probabilities(images, n)
 			if err != nil {
@@ -37,7 +37,7 @@ func judge(t *testing.T, b compute.Backend) (name string, predict func(images []
 			return classes
 		}
 	} else {
-		t.Logf("fid.DefaultNetwork unavailable (%v): judging with the noisy classifier at t = 1", err)
+		t.Logf("mnistcnn.DefaultNetwork unavailable (%v): judging with the noisy classifier at t = 1", err)
 	}
 	clf := classifier.TrainSmallForTest(t).Trained
 	p := clf.Predictor(b)

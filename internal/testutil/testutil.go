@@ -123,3 +123,16 @@ func MNISTTest(t testing.TB, n int) *mnist.Set {
 	t.Helper()
 	return mnistTest.first(t, n)
 }
+
+// WantErr fails t unless err is an error whose message contains every one of subs.
+func WantErr(t testing.TB, err error, subs ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got nil error, want one containing %q", subs)
+	}
+	for _, s := range subs {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", err, s)
+		}
+	}
+}

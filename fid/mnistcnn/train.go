@@ -1,4 +1,4 @@
-package fid
+package mnistcnn
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/progress"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/fid"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -65,7 +66,7 @@ func Train(ctx context.Context, b compute.Backend, trainSet, testSet *mnist.Set,
 		return nil, fmt.Errorf("fid: Train: seed 0 means a random seed in GoMLX; use a fixed seed ≠ 0")
 	case o.Epochs < 1 || o.BatchSize < 1 || !(o.LR > 0):
 		return nil, fmt.Errorf("fid: Train: epochs %d, batch size %d, learning rate %g: must be positive", o.Epochs, o.BatchSize, o.LR)
-	case trainSet.Height != ImageSize || trainSet.Width != ImageSize:
+	case trainSet.Height != fid.ImageSize || trainSet.Width != fid.ImageSize:
 		return nil, fmt.Errorf("fid: Train: %s has %d×%d images, want 28×28", trainSet.Name, trainSet.Height, trainSet.Width)
 	case trainSet.N < o.BatchSize:
 		return nil, fmt.Errorf("fid: Train: %s has %d images, fewer than one batch (%d)", trainSet.Name, trainSet.N, o.BatchSize)
@@ -102,14 +103,14 @@ func Train(ctx context.Context, b compute.Backend, trainSet, testSet *mnist.Set,
 			lossSum = 0
 		}
 		first := int(step%int64(spe)) * o.BatchSize
-		images := make([]float32, o.BatchSize*ImagePixels)
+		images := make([]float32, o.BatchSize*fid.ImagePixels)
 		labels := make([]int32, o.BatchSize)
 		for i, idx := range perm[first : first+o.BatchSize] {
-			copy(images[i*ImagePixels:(i+1)*ImagePixels], trainSet.Image(idx))
+			copy(images[i*fid.ImagePixels:(i+1)*fid.ImagePixels], trainSet.Image(idx))
 			labels[i] = int32(trainSet.Labels[idx])
 		}
 		metrics, err := trainer.TrainStep(train.Batch{
-			Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(images, o.BatchSize, ImageSize, ImageSize)},
+			Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(images, o.BatchSize, fid.ImageSize, fid.ImageSize)},
 			Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(labels, o.BatchSize, 1)},
 		})
 		if err != nil {
@@ -158,12 +159,12 @@ func cosineLR(scope *model.Scope, g *graph.Graph, lr float64, total int64) {
 
 // Accuracy returns the fraction of set's images whose predicted class is their label.
 func (n *Network) Accuracy(set *mnist.Set) (float64, error) {
-	if set.Height != ImageSize || set.Width != ImageSize || set.N < 1 {
+	if set.Height != fid.ImageSize || set.Width != fid.ImageSize || set.N < 1 {
 		return 0, fmt.Errorf("fid: Accuracy: %s has %d images of %d×%d, want ≥ 1 of 28×28", set.Name, set.N, set.Height, set.Width)
 	}
 	probs, err := n.Probabilities(set.Images, set.N)
 	if err != nil {
 		return 0, err
 	}
-	return Accuracy(probs, set.Labels), nil
+	return fid.Accuracy(probs, set.Labels), nil
 }

@@ -1,4 +1,4 @@
-package fid
+package mnistcnn
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/fid"
 	"github.com/ddpm-go/ddpm/internal/testutil"
 	"gonum.org/v1/gonum/mat"
 )
@@ -45,7 +46,7 @@ func mnistSet(t testing.TB, split mnist.Split) *mnist.Set {
 func TestShippedWeightsHash(t *testing.T) {
 	sum := sha256.Sum256(shippedWeights)
 	if got := hex.EncodeToString(sum[:]); got != ShippedHash {
-		t.Fatalf("sha256 of fid/weights/%s.bin is %s, recorded ShippedHash is %s", NetworkName, got, ShippedHash)
+		t.Fatalf("sha256 of fid/mnistcnn/weights/%s.bin is %s, recorded ShippedHash is %s", NetworkName, got, ShippedHash)
 	}
 	net := shipped(t)
 	if net.Hash() != ShippedHash || net.Manifest().SHA256 != ShippedHash {
@@ -83,15 +84,15 @@ func TestOutputsBatchingAndDeterminism(t *testing.T) {
 	net := shipped(t)
 	test := mnistSet(t, mnist.Test)
 	n := EvalBatch + 7
-	f1, p1, err := net.Outputs(test.Images[:n*ImagePixels], n)
+	f1, p1, err := net.Outputs(test.Images[:n*fid.ImagePixels], n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f2, err := net.Features(test.Images[EvalBatch*ImagePixels:n*ImagePixels], 7)
+	f2, err := net.Features(test.Images[EvalBatch*fid.ImagePixels:n*fid.ImagePixels], 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f3, err := net.Features(test.Images[:n*ImagePixels], n)
+	f3, err := net.Features(test.Images[:n*fid.ImagePixels], n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +137,12 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = LoadNetwork(testutil.GoBackend(t), dir)
-	wantErr(t, err, "SHA-256")
+	testutil.WantErr(t, err, "SHA-256")
 	if err := os.WriteFile(bin, data[:100], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = LoadNetwork(testutil.GoBackend(t), dir)
-	wantErr(t, err, "bytes")
+	testutil.WantErr(t, err, "bytes")
 }
 
 // TestTrainIsDeterministic: a few steps of training twice from the same seed give the same weight
@@ -185,10 +186,10 @@ func (p pooledExtractor) Dim() int     { return 16 }
 func (p pooledExtractor) Features(images []float32, n int) (*mat.Dense, error) {
 	f := mat.NewDense(n, 16, nil)
 	for i := range n {
-		img := images[i*ImagePixels : (i+1)*ImagePixels]
-		for y := range ImageSize {
-			for x := range ImageSize {
-				f.Set(i, (y/7)*4+x/7, f.At(i, (y/7)*4+x/7)+float64(img[y*ImageSize+x])/49)
+		img := images[i*fid.ImagePixels : (i+1)*fid.ImagePixels]
+		for y := range fid.ImageSize {
+			for x := range fid.ImageSize {
+				f.Set(i, (y/7)*4+x/7, f.At(i, (y/7)*4+x/7)+float64(img[y*fid.ImageSize+x])/49)
 			}
 		}
 	}
@@ -202,7 +203,7 @@ func TestReferenceCacheRecomputesOnHashChange(t *testing.T) {
 	dir := t.TempDir()
 	var log strings.Builder
 	a := pooledExtractor{hash: strings.Repeat("a", 64)}
-	ra, err := NewReference(context.Background(), a, "", dir, &log)
+	ra, err := fid.NewReference(context.Background(), a, "", dir, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +211,11 @@ func TestReferenceCacheRecomputesOnHashChange(t *testing.T) {
 	if !strings.Contains(log.String(), "reference statistics") {
 		t.Fatalf("first call did not compute the statistics: %s", log.String())
 	}
-	if s, err := LoadStats(pathA); err != nil || s.NetworkHash != a.hash || s.N != 10000 || s.Dataset != ReferenceDataset {
+	if s, err := fid.LoadStats(pathA); err != nil || s.NetworkHash != a.hash || s.N != 10000 || s.Dataset != fid.ReferenceDataset {
 		t.Fatalf("cached stats %+v, %v", s, err)
 	}
 	log.Reset()
-	if _, err := NewReference(context.Background(), a, "", dir, &log); err != nil {
+	if _, err := fid.NewReference(context.Background(), a, "", dir, &log); err != nil {
 		t.Fatal(err)
 	}
 	if log.Len() != 0 {
@@ -231,7 +232,7 @@ func TestReferenceCacheRecomputesOnHashChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rb, err := NewReference(context.Background(), b, "", dir, &log)
+	rb, err := fid.NewReference(context.Background(), b, "", dir, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,11 +242,11 @@ func TestReferenceCacheRecomputesOnHashChange(t *testing.T) {
 	if rb.TestStats.NetworkHash != b.hash {
 		t.Fatalf("stats hash %s, want %s", rb.TestStats.NetworkHash, b.hash)
 	}
-	if s, err := LoadStats(filepath.Join(dir, "mnist-test-bbbbbbbbbbbb.stats")); err != nil || s.NetworkHash != b.hash {
+	if s, err := fid.LoadStats(filepath.Join(dir, "mnist-test-bbbbbbbbbbbb.stats")); err != nil || s.NetworkHash != b.hash {
 		t.Fatalf("cache for b: %+v, %v", s, err)
 	}
 	// Same features, different hash: the statistics are equal but never comparable.
-	if _, err := FID(ra.TestStats, rb.TestStats); err == nil || !strings.Contains(err.Error(), "network mismatch") {
+	if _, err := fid.FID(ra.TestStats, rb.TestStats); err == nil || !strings.Contains(err.Error(), "network mismatch") {
 		t.Fatalf("FID across hashes: %v, want a network mismatch error", err)
 	}
 }
@@ -257,27 +258,30 @@ func TestPipelineSanity(t *testing.T) {
 	net := shipped(t)
 	test := mnistSet(t, mnist.Test)
 	// The project's cache (data/fid): warm after the first run; recomputed if missing or stale.
-	ref, err := NewReference(context.Background(), net, "", CacheDir(mnist.Dir("")), nil)
+	ref, err := fid.NewReference(context.Background(), net, "", fid.CacheDir(mnist.Dir("")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Random halves: the first and second 5000 test images come from different writers (MNIST's
 	// SD-3 and SD-1), and their FID is several times the floor.
 	perm := training.Permutation(test.N, 3, 0)
-	sa, err := StatsFromImages(net, "test-random-half-a", test.Subset(perm[:5000]).Images, 5000)
+	sa, err := fid.StatsFromImages(net, "test-random-half-a", test.Subset(perm[:5000]).Images, 5000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := StatsFromImages(net, "test-random-half-b", test.Subset(perm[5000:]).Images, 5000)
+	sb, err := fid.StatsFromImages(net, "test-random-half-b", test.Subset(perm[5000:]).Images, 5000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rh := mustFID(t, sa, sb)
+	rh, err := fid.FID(sa, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	halves := rh.FID
 	t.Logf("random halves: FID %.4f = mean term %.4f + Tr %.2f + Tr %.2f - 2·%.2f", halves, rh.MeanTerm, rh.TraceA, rh.TraceB, rh.TraceSqrt)
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	noise := make([]float32, 1000*ImagePixels)
+	noise := make([]float32, 1000*fid.ImagePixels)
 	for i := range noise {
 		noise[i] = float32(2*rng.Float64() - 1)
 	}
@@ -285,7 +289,7 @@ func TestPipelineSanity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mReal, err := ref.Measure(context.Background(), test.Images[:1000*ImagePixels], 1000, test.Labels[:1000])
+	mReal, err := ref.Measure(context.Background(), test.Images[:1000*fid.ImagePixels], 1000, test.Labels[:1000])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,26 +320,26 @@ func TestPipelineSanity(t *testing.T) {
 	if err != nil || f2.FID != mReal.Floor.FID {
 		t.Errorf("floor again: %+v, %v", f2, err)
 	}
-	if _, err := ref.Measure(context.Background(), noise[:ImagePixels], 1, nil); err == nil {
+	if _, err := ref.Measure(context.Background(), noise[:fid.ImagePixels], 1, nil); err == nil {
 		t.Error("N=1 accepted")
 	}
-	bad := append([]float32(nil), noise[:2*ImagePixels]...)
+	bad := append([]float32(nil), noise[:2*fid.ImagePixels]...)
 	bad[5] = 3
 	_, err = ref.Measure(context.Background(), bad, 2, nil)
-	wantErr(t, err, "outside [-1,1]")
+	testutil.WantErr(t, err, "outside [-1,1]")
 }
 
 func TestNpyLabels(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "s.labels.npy")
-	if LabelsPath(filepath.Join(dir, "s.npy")) != p {
-		t.Fatalf("LabelsPath = %s", LabelsPath(filepath.Join(dir, "s.npy")))
+	if fid.LabelsPath(filepath.Join(dir, "s.npy")) != p {
+		t.Fatalf("LabelsPath = %s", fid.LabelsPath(filepath.Join(dir, "s.npy")))
 	}
 	want := []int{3, 1, 4, 1, 5, 9, 2, 6}
-	if err := WriteNpyLabels(p, want); err != nil {
+	if err := fid.WriteNpyLabels(p, want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadNpyLabels(p)
+	got, err := fid.ReadNpyLabels(p)
 	if err != nil || len(got) != len(want) {
 		t.Fatalf("ReadNpyLabels: %v %v", got, err)
 	}
@@ -344,14 +348,14 @@ func TestNpyLabels(t *testing.T) {
 			t.Fatalf("label %d = %d, want %d", i, got[i], want[i])
 		}
 	}
-	if err := WriteNpyFloat32(p, []float32{1, 2.5}, 2); err != nil {
+	if err := fid.WriteNpyFloat32(p, []float32{1, 2.5}, 2); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ReadNpyLabels(p)
-	wantErr(t, err, "label 1 is 2.5")
-	if err := WriteNpyFloat32(p, make([]float32, 6), 2, 3); err != nil {
+	_, err = fid.ReadNpyLabels(p)
+	testutil.WantErr(t, err, "label 1 is 2.5")
+	if err := fid.WriteNpyFloat32(p, make([]float32, 6), 2, 3); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ReadNpyLabels(p)
-	wantErr(t, err, "shape (2, 3)")
+	_, err = fid.ReadNpyLabels(p)
+	testutil.WantErr(t, err, "shape (2, 3)")
 }

@@ -1,4 +1,4 @@
-package fid
+package mnistcnn
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/fid"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -51,7 +52,7 @@ var networkVars = []varSpec{
 	{"/mnist_cnn/conv2/weights", []int{3, 3, 32, 64}}, {"/mnist_cnn/conv2/biases", []int{64}},
 	{"/mnist_cnn/conv3/weights", []int{3, 3, 64, 128}}, {"/mnist_cnn/conv3/biases", []int{128}},
 	{"/mnist_cnn/fc1/weights", []int{3200, FeatureDim}}, {"/mnist_cnn/fc1/biases", []int{FeatureDim}},
-	{"/mnist_cnn/fc2/weights", []int{FeatureDim, NumClasses}}, {"/mnist_cnn/fc2/biases", []int{NumClasses}},
+	{"/mnist_cnn/fc2/weights", []int{FeatureDim, fid.NumClasses}}, {"/mnist_cnn/fc2/biases", []int{fid.NumClasses}},
 }
 
 func (v varSpec) size() int {
@@ -85,7 +86,7 @@ func pytorchUniform(scope *model.Scope, name string, fanIn int, dims ...int) *mo
 func cnnGraph(scope *model.Scope, x *graph.Node) (features, logits *graph.Node) {
 	s := scope.In(networkScope)
 	g := x.Graph()
-	h := graph.Reshape(x, x.Shape().Dim(0), ImageSize, ImageSize, 1)
+	h := graph.Reshape(x, x.Shape().Dim(0), fid.ImageSize, fid.ImageSize, 1)
 	conv := func(name string, h *graph.Node, cout, stride int) *graph.Node {
 		cin := h.Shape().Dim(-1)
 		cs := s.In("%s", name)
@@ -106,15 +107,15 @@ func cnnGraph(scope *model.Scope, x *graph.Node) (features, logits *graph.Node) 
 	h = conv("conv3", h, 128, 2) // 5×5
 	h = graph.Reshape(h, h.Shape().Dim(0), -1)
 	features = relu(dense("fc1", h, FeatureDim))
-	logits = dense("fc2", features, NumClasses)
+	logits = dense("fc2", features, fid.NumClasses)
 	return features, logits
 }
 
 const networkDescription = "conv3x3(32)-relu, conv3x3/2(64)-relu, conv3x3/2(128)-relu, flatten(3200), " +
 	"dense(128)-relu [features], dense(10) [logits]; no padding; input 28x28 in [-1,1]"
 
-// Network is a loaded mnist-cnn-v1: it implements [FeatureExtractor] (fc1 activations, D = 128)
-// and [Classifier] (softmax of the logits). Methods are safe for concurrent use (calls are
+// Network is a loaded mnist-cnn-v1: it implements [fid.FeatureExtractor] (fc1 activations, D = 128)
+// and [fid.Classifier] (softmax of the logits). Methods are safe for concurrent use (calls are
 // serialised).
 type Network struct {
 	manifest WeightsManifest
@@ -127,29 +128,29 @@ type Network struct {
 }
 
 var _ interface {
-	FeatureExtractor
-	Classifier
+	fid.FeatureExtractor
+	fid.Classifier
 } = (*Network)(nil)
 
-// Name implements [FeatureExtractor]: "mnist-cnn-v1".
+// Name implements [fid.FeatureExtractor]: "mnist-cnn-v1".
 func (n *Network) Name() string { return n.manifest.Name }
 
-// Hash implements [FeatureExtractor]: the hex SHA-256 of the weight bytes (the .bin file).
+// Hash implements [fid.FeatureExtractor]: the hex SHA-256 of the weight bytes (the .bin file).
 func (n *Network) Hash() string { return n.manifest.SHA256 }
 
-// Dim implements [FeatureExtractor]: 128.
+// Dim implements [fid.FeatureExtractor]: 128.
 func (n *Network) Dim() int { return FeatureDim }
 
 // Manifest returns the description of the loaded weights (training command, seed, accuracy).
 func (n *Network) Manifest() WeightsManifest { return n.manifest }
 
-// Features implements [FeatureExtractor].
+// Features implements [fid.FeatureExtractor].
 func (n *Network) Features(images []float32, num int) (*mat.Dense, error) {
 	f, _, err := n.Outputs(images, num)
 	return f, err
 }
 
-// Probabilities implements [Classifier].
+// Probabilities implements [fid.Classifier].
 func (n *Network) Probabilities(images []float32, num int) (*mat.Dense, error) {
 	_, p, err := n.Outputs(images, num)
 	return p, err
@@ -159,9 +160,9 @@ func (n *Network) Probabilities(images []float32, num int) (*mat.Dense, error) {
 // flat slice of num×28×28 float32 pixels in [-1, 1]) in one pass, EvalBatch images per call of
 // the compiled graph (the last batch is padded).
 func (n *Network) Outputs(images []float32, num int) (features, probs *mat.Dense, err error) {
-	if num < 1 || len(images) != num*ImagePixels {
+	if num < 1 || len(images) != num*fid.ImagePixels {
 		return nil, nil, fmt.Errorf("fid: %s: %d values for n=%d images, want n ≥ 1 and n×28×28 = %d",
-			n.Name(), len(images), num, max(num, 0)*ImagePixels)
+			n.Name(), len(images), num, max(num, 0)*fid.ImagePixels)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -175,12 +176,12 @@ func (n *Network) Outputs(images []float32, num int) (features, probs *mat.Dense
 		}
 	}
 	features = mat.NewDense(num, FeatureDim, nil)
-	probs = mat.NewDense(num, NumClasses, nil)
-	batch := make([]float32, EvalBatch*ImagePixels)
+	probs = mat.NewDense(num, fid.NumClasses, nil)
+	batch := make([]float32, EvalBatch*fid.ImagePixels)
 	for lo := 0; lo < num; lo += EvalBatch {
 		hi := min(lo+EvalBatch, num)
-		clear(batch[copy(batch, images[lo*ImagePixels:hi*ImagePixels]):])
-		outs, err := n.call(tensors.FromFlatDataAndDimensions(batch, EvalBatch, ImageSize, ImageSize))
+		clear(batch[copy(batch, images[lo*fid.ImagePixels:hi*fid.ImagePixels]):])
+		outs, err := n.call(tensors.FromFlatDataAndDimensions(batch, EvalBatch, fid.ImageSize, fid.ImageSize))
 		if err != nil {
 			return nil, nil, fmt.Errorf("fid: %s: %w", n.Name(), err)
 		}
@@ -196,7 +197,7 @@ func (n *Network) Outputs(images []float32, num int) (features, probs *mat.Dense
 			}
 			row = probs.RawRowView(i)
 			for j := range row {
-				row[j] = float64(p[(i-lo)*NumClasses+j])
+				row[j] = float64(p[(i-lo)*fid.NumClasses+j])
 			}
 		}
 	}

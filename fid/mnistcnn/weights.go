@@ -1,6 +1,6 @@
 // Loading, verifying and saving the weights of the feature network (manifest + raw float32 file).
 
-package fid
+package mnistcnn
 
 import (
 	"bytes"
