@@ -18,9 +18,14 @@ import (
 // allocates whatever the header declares before reading any data (a
 // 100-byte file can demand terabytes and abort the process with a fatal
 // out-of-memory), panics on negative dimensions, accepts shapes whose byte
-// size overflows to 0, and its errors do not name the file. The reader here
-// validates the header strictly and checks every size against the file size
-// before allocating (see npy_header.go).
+// size overflows to 0, and its errors do not name the file. Nor is
+// codeberg.org/sbinet/npyio (v0.14.0, checked 2026-12-04): its reader panics
+// on a header without a newline or with a 2 GiB declared length ("slice
+// bounds out of range [:-1]"), allocated 3.8 GB for a 77-byte file declaring
+// 10⁹ float32 values, and its writer writes only 1-D arrays and matrices; it
+// also requires gonum v0.17. The reader here validates the header strictly
+// and checks every size against the file size before allocating (see
+// npy_header.go); FuzzReadNpy keeps it that way.
 
 // npyArray is a validated .npy array with its raw data bytes.
 type npyArray struct {
