@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
-	"github.com/gomlx/compute/dtypes"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -48,15 +48,9 @@ func TestChunkedBatchAgrees(t *testing.T) {
 				out = Concatenate(parts, 0)
 			}
 			loss := ReduceAllMean(Square(Sub(out, target)))
-			var vars []*Node
-			names = names[:0]
-			for v := range store.IterVariables() {
-				if v.Trainable && v.DType() == dtypes.Float32 {
-					vars = append(vars, v.NodeValue(x.Graph()))
-					names = append(names, v.Path())
-				}
-			}
-			return append([]*Node{out}, Gradient(loss, vars...)...)
+			var grads []*Node
+			grads, names = testutil.TrainableGradients(store, loss)
+			return append([]*Node{out}, grads...)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -126,13 +126,7 @@ func (c Config) Apply(scope *model.Scope, x, t, labels *Node, f layers.Formulati
 	if err := c.Validate(); err != nil {
 		exceptions.Panicf("%v", err)
 	}
-	if err := x.Shape().Check(dtypes.Float32, x.Shape().Dim(0), ImageSize, ImageSize, 1); err != nil {
-		exceptions.Panicf("scorenet: x must be [B, %d, %d, 1] float32: %v", ImageSize, ImageSize, err)
-	}
-	batch := x.Shape().Dim(0)
-	if err := t.Shape().Check(dtypes.Float32, batch); err != nil {
-		exceptions.Panicf("scorenet: t must be [B=%d] float32: %v", batch, err)
-	}
+	batch := layers.CheckDenoiserInputs("scorenet", x, t, labels, ImageSize, c.NumClasses)
 	if f.Resolve(x.Graph()) == layers.Stock {
 		return c.applyNHWC(scope, x, c.embedding(scope, t, labels), f)
 	}
@@ -216,16 +210,7 @@ func (c Config) embedding(scope *model.Scope, t, labels *Node) *Node {
 	scope = scope.In("embed")
 	e := layers.GaussianFourierProjection(scope.In("fourier"), t, c.EmbedDim, c.FourierScale)
 	e = layers.Dense(scope.In("dense"), e, c.EmbedDim)
-	switch {
-	case c.NumClasses > 0 && labels == nil:
-		exceptions.Panicf("scorenet: the network is class-conditional (%d classes) but no labels were given "+
-			"(use label %d for \"no class\")", c.NumClasses, c.NullClass())
-	case c.NumClasses == 0 && labels != nil:
-		exceptions.Panicf("scorenet: labels given to an unconditional network (num_classes = 0)")
-	case c.NumClasses > 0:
-		if err := labels.Shape().Check(dtypes.Int32, t.Shape().Dim(0)); err != nil {
-			exceptions.Panicf("scorenet: labels must be [B] int32: %v", err)
-		}
+	if c.NumClasses > 0 { // inputs checked by Apply (layers.CheckDenoiserInputs)
 		// Class embedding table [NumClasses+1, EmbedDim], N(0, 1) init as torch.nn.Embedding.
 		table := scope.In("class").WithInitializer(initializer.RandomNormalFn(scope, 1)).
 			VariableWithShape("embeddings", shapes.Make(dtypes.Float32, c.NumClasses+1, c.EmbedDim)).

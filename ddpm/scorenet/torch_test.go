@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/layers"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -272,15 +273,9 @@ func TestFormulationsAgree(t *testing.T) {
 				}
 				out := cfg.Apply(scope, x, tt, labels, f)
 				loss := ReduceAllMean(Square(Sub(out, target)))
-				var vars []*Node
-				names = names[:0]
-				for v := range store.IterVariables() {
-					if v.Trainable {
-						vars = append(vars, v.NodeValue(x.Graph()))
-						names = append(names, v.Path())
-					}
-				}
-				return append([]*Node{out, loss}, Gradient(loss, vars...)...)
+				var grads []*Node
+				grads, names = testutil.TrainableGradients(store, loss)
+				return append([]*Node{out, loss}, grads...)
 			})
 			if err != nil {
 				t.Fatal(err)

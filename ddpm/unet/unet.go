@@ -83,24 +83,7 @@ func (c Config) Apply(scope *model.Scope, x, t, labels *Node, f layers.Formulati
 	if err := c.Validate(); err != nil {
 		exceptions.Panicf("%v", err)
 	}
-	if err := x.Shape().Check(dtypes.Float32, x.Shape().Dim(0), ImageSize, ImageSize, 1); err != nil {
-		exceptions.Panicf("unet: x must be [B, %d, %d, 1] float32: %v", ImageSize, ImageSize, err)
-	}
-	batch := x.Shape().Dim(0)
-	if err := t.Shape().Check(dtypes.Float32, batch); err != nil {
-		exceptions.Panicf("unet: t must be [B=%d] float32: %v", batch, err)
-	}
-	switch {
-	case c.NumClasses > 0 && labels == nil:
-		exceptions.Panicf("unet: the network is class-conditional (%d classes) but no labels were given "+
-			"(use label %d for \"no class\")", c.NumClasses, c.NullClass())
-	case c.NumClasses == 0 && labels != nil:
-		exceptions.Panicf("unet: labels given to an unconditional network (num_classes = 0)")
-	case labels != nil:
-		if err := labels.Shape().Check(dtypes.Int32, batch); err != nil {
-			exceptions.Panicf("unet: labels must be [B] int32: %v", err)
-		}
-	}
+	batch := layers.CheckDenoiserInputs("unet", x, t, labels, ImageSize, c.NumClasses)
 	o := OpsFor(x.Graph(), f)
 	if o.ChannelsFirst {
 		x = Reshape(x, 1, batch, ImageSize, ImageSize) // [B, H, W, 1] and [1, B, H, W] share their layout

@@ -3,6 +3,7 @@ package unet
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,7 +102,7 @@ func TestOpShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s (channels first %v): %v", c.name, o.ChannelsFirst, err)
 			}
-			if got := out.Shape().Dimensions; !equalInts(got, want) {
+			if got := out.Shape().Dimensions; !slices.Equal(got, want) {
 				t.Errorf("%s (channels first %v): output %v, want %v", c.name, o.ChannelsFirst, got, want)
 			}
 		}
@@ -109,21 +110,9 @@ func TestOpShapes(t *testing.T) {
 	out, err := model.CallOnce(backend, model.NewStore(), func(scope *model.Scope, g *Graph) *Node {
 		return FCBlock(scope, Zeros(g, shapesFloat(3, 10)), 6)
 	})
-	if err != nil || !equalInts(out.Shape().Dimensions, []int{3, 6}) {
+	if err != nil || !slices.Equal(out.Shape().Dimensions, []int{3, 6}) {
 		t.Errorf("FCBlock(10, 6) on [3, 10]: %v, %v; want [3, 6]", out, err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLayoutsAgree builds the conditional network channels-first (the Go backend's formulation,
@@ -146,15 +135,9 @@ func TestLayoutsAgree(t *testing.T) {
 				return []*Node{out}
 			}
 			loss := ReduceAllMean(Square(out))
-			var vars []*Node
-			names = names[:0]
-			for v := range store.IterVariables() {
-				if v.Trainable && v.DType() == dtypes.Float32 {
-					vars = append(vars, v.NodeValue(g))
-					names = append(names, v.Path())
-				}
-			}
-			return append([]*Node{out}, Gradient(loss, vars...)...)
+			var grads []*Node
+			grads, names = testutil.TrainableGradients(store, loss)
+			return append([]*Node{out}, grads...)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -258,10 +241,10 @@ func TestConditioning(t *testing.T) {
 		return tensors.MustCopyFlatData[float32](out)
 	}
 	three, null := predict([]int32{3, 3, 3}), predict([]int32{10, 10, 10})
-	if same(three, null) {
+	if slices.Equal(three, null) {
 		t.Error("class 3 and \"no class\" give the same prediction")
 	}
-	if !same(predict([]int32{3, 10, 3})[:784], three[:784]) {
+	if !slices.Equal(predict([]int32{3, 10, 3})[:784], three[:784]) {
 		t.Error("predictions are not per example")
 	}
 	_, err := model.CallOnce(backend, model.NewStore(), func(scope *model.Scope, x, tt, l *Node) *Node {
@@ -270,15 +253,6 @@ func TestConditioning(t *testing.T) {
 	if err == nil {
 		t.Error("an unconditional network accepted labels")
 	}
-}
-
-func same(a, b []float32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
 }
 
 func TestValidate(t *testing.T) {

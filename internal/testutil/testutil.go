@@ -14,7 +14,9 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/backend"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -135,4 +137,17 @@ func WantErr(t testing.TB, err error, subs ...string) {
 			t.Errorf("error %q does not contain %q", err, s)
 		}
 	}
+}
+
+// TrainableGradients returns the gradient of loss with respect to every trainable float32
+// variable of store used by loss's graph, in the store's order, with the variables' paths.
+func TrainableGradients(store *model.Store, loss *graph.Node) (grads []*graph.Node, names []string) {
+	var vars []*graph.Node
+	for v := range store.IterVariables() {
+		if v.Trainable && v.DType() == dtypes.Float32 {
+			vars = append(vars, v.NodeValue(loss.Graph()))
+			names = append(names, v.Path())
+		}
+	}
+	return graph.Gradient(loss, vars...), names
 }
