@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/ddpm-go/ddpm/app"
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
@@ -23,12 +24,17 @@ var samplerFlagOf = map[string]string{
 func inFlagTerms(err error) error {
 	var oe *sampler.OptionError
 	var re *training.RunExistsError
+	var rm *training.ResumeMismatchError
 	var me *app.MissingModelError
 	switch {
 	case errors.As(err, &oe):
 		if flag, ok := samplerFlagOf[oe.Field]; ok {
 			return fmt.Errorf("%w (flag %s)", err, flag)
 		}
+	case errors.As(err, &rm):
+		return fmt.Errorf("%w: start a new run directory with --out, or use the same value", err)
+	case errors.Is(err, classifier.ErrNoClassifier):
+		return fmt.Errorf("%w (train one with `ddpm train-classifier --model RUN_DIR --out DIR`)", err)
 	case errors.As(err, &re):
 		return fmt.Errorf("%w: pass --resume to continue it, or choose another --out", err)
 	case errors.Is(err, training.ErrNoEMA):

@@ -77,7 +77,7 @@ func InstallPlugins() error {
 // Open returns the backend chosen as described in the package documentation. config, when not
 // empty, is an explicit choice (as $GOMLX_BACKEND, e.g. "go", "xla:cuda", "xla:/path/plugin.so").
 func Open(config string) (compute.Backend, Info, error) {
-	reason := "given by --backend"
+	reason := "given by the caller"
 	if config == "" {
 		if env, ok := os.LookupEnv(compute.ConfigEnvVar); ok && env != "" {
 			config, reason = env, "given by $"+compute.ConfigEnvVar

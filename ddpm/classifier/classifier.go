@@ -23,6 +23,7 @@
 package classifier
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -208,20 +209,23 @@ func (c *Classifier) Loss(scope *model.Scope, x0, labels, rngState *Node) *Node 
 	return Neg(ReduceAllMean(c.LogProb(scope, diffusion.AddNoise(c.Schedule, x0, t, eps), t, labels)))
 }
 
+// ErrNoClassifier is wrapped by the errors that mean "no noisy classifier for this model here": a
+// missing directory, a checkpoint of something else, a classifier trained for another schedule.
+// Train one for the model (Train).
+var ErrNoClassifier = errors.New("no noisy classifier for this model")
+
 // CheckSchedule reports whether the classifier was trained for the schedule s: the same T and the
 // same β_t at every step (to 1e-12 relative), with an error that says what differs.
 func (c *Classifier) CheckSchedule(s *schedule.Schedule) error {
 	mine := c.Schedule
 	if mine.T != s.T {
 		return fmt.Errorf("the noisy classifier was trained for T = %d diffusion steps (%s), the diffusion model "+
-			"uses T = %d (%s): train a classifier for this model with `ddpm train-classifier --model RUN_DIR`",
-			mine.T, mine.Config, s.T, s.Config)
+			"uses T = %d (%s): %w", mine.T, mine.Config, s.T, s.Config, ErrNoClassifier)
 	}
 	for t := 1; t <= s.T; t++ {
 		if d := math.Abs(mine.Beta[t] - s.Beta[t]); d > 1e-12*math.Abs(s.Beta[t]) {
 			return fmt.Errorf("the noisy classifier's noise schedule (%s) differs from the diffusion model's (%s): "+
-				"β_%d = %g vs %g; train a classifier for this model with `ddpm train-classifier --model RUN_DIR`",
-				mine.Config, s.Config, t, mine.Beta[t], s.Beta[t])
+				"β_%d = %g vs %g: %w", mine.Config, s.Config, t, mine.Beta[t], s.Beta[t], ErrNoClassifier)
 		}
 	}
 	return nil

@@ -41,8 +41,8 @@ func Load(dir string) (*Trained, error) {
 		return nil, err
 	}
 	if state.Format != Format {
-		return nil, fmt.Errorf("%s is not a noisy-classifier checkpoint (a diffusion model's run directory goes to "+
-			"--model): train a classifier with `ddpm train-classifier --model RUN_DIR --out DIR`", stepDir)
+		return nil, fmt.Errorf("%s is not a noisy-classifier checkpoint (format %q; a diffusion model's run directory "+
+			"is not a classifier): %w", stepDir, state.Format, ErrNoClassifier)
 	}
 	full := model.NewStore()
 	if err := ckpt.Load(stepDir, full, &state); err != nil {
@@ -75,8 +75,7 @@ func inference(c *Classifier, src *model.Store, state State, checkpoint string) 
 func resolveCheckpoint(dir string) (string, error) {
 	stepDir, skipped, err := ckpt.Resolve(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("classifier directory %s does not exist (train one with "+
-			"`ddpm train-classifier --model RUN_DIR --out %s`)", dir, dir)
+		return "", fmt.Errorf("classifier directory %s does not exist: %w", dir, ErrNoClassifier)
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(os.Stderr, "warning: skipping a damaged checkpoint: %v\n", s)

@@ -256,8 +256,7 @@ func checkCompatible(saved State, spec Spec) error {
 		s.Source, s.Train.Epochs, s.Train.CheckpointEvery, s.Train.KeepCheckpoints = "", 0, 0, 0
 	}
 	if string(mustJSON(a)) != string(mustJSON(b)) {
-		return fmt.Errorf("cannot resume: the checkpoint was trained with %s, this run asks for %s "+
-			"(start a new run directory with --out, or use the same settings)", mustJSON(a), mustJSON(b))
+		return &training.ResumeMismatchError{Field: "spec", Saved: string(mustJSON(a)), Asked: string(mustJSON(b))}
 	}
 	return nil
 }

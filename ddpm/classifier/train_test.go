@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"slices"
@@ -84,8 +85,8 @@ func TestTrainingAccuracyAboveChance(t *testing.T) {
 }
 
 func TestLoadRejectsDiffusionRunsAndMissingDirs(t *testing.T) {
-	if _, err := Load(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "ddpm train-classifier") {
-		t.Errorf("missing directory: err = %v, want a hint to train one", err)
+	if _, err := Load(filepath.Join(t.TempDir(), "nope")); !errors.Is(err, ErrNoClassifier) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing directory: err = %v, want one that wraps ErrNoClassifier", err)
 	}
 	// A diffusion model's checkpoint (training.State, no classifier format).
 	dir := t.TempDir()
@@ -151,8 +152,9 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot resume") {
 		t.Errorf("resume with another batch size: err = %v", err)
 	}
-	if _, err := Train(context.Background(), TrainOptions{Spec: spec, Dir: dir, Backend: b, Data: data, Test: test, Log: io.Discard}); err == nil ||
-		!strings.Contains(err.Error(), "--resume") {
-		t.Errorf("a second run into the same directory: err = %v", err)
+	_, err = Train(context.Background(), TrainOptions{Spec: spec, Dir: dir, Backend: b, Data: data, Test: test, Log: io.Discard})
+	var exists *training.RunExistsError
+	if !errors.As(err, &exists) || exists.Dir != dir {
+		t.Errorf("a second run into the same directory: err = %v, want a *training.RunExistsError", err)
 	}
 }

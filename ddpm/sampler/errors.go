@@ -10,7 +10,10 @@ type OptionError struct {
 	Field   string
 	Value   any
 	Problem string
+	Err     error // the underlying error, if any (errors.Is/As see it)
 }
+
+func (e *OptionError) Unwrap() error { return e.Err }
 
 func (e *OptionError) Error() string {
 	return fmt.Sprintf("sampler %s = %v: %s", e.Field, e.Value, e.Problem)

@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -296,8 +297,8 @@ func TestClassifierGuidanceErrors(t *testing.T) {
 	} {
 		c := &classifier.Classifier{Net: classifier.Default(), Schedule: schedule.MustNew(tc.cfg)}
 		err := bare.WithClassifier(c, nil)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "ddpm train-classifier --model") {
-			t.Errorf("schedule %s: err = %v, want it to contain %q and how to train a matching classifier", tc.cfg, err, tc.want)
+		if !errors.Is(err, classifier.ErrNoClassifier) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("schedule %s: err = %v, want it to contain %q and wrap classifier.ErrNoClassifier", tc.cfg, err, tc.want)
 		}
 	}
 	if bare.Classifier() != nil {

@@ -148,7 +148,7 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 				"(package classifier trains one; attach it with Sampler.WithClassifier)")
 		}
 		if err := clf[0].CheckSchedule(m.Schedule); err != nil {
-			return optionError("classifier", "attached", "%v", err)
+			return &OptionError{Field: "classifier", Value: "attached", Problem: err.Error(), Err: err}
 		}
 	default:
 		return optionError("Guidance", o.Guidance.Kind, "unknown guidance %q", o.Guidance.Kind)

@@ -63,9 +63,19 @@ func checkCompatible(saved, r recipe.Recipe) error {
 		{"p_uncond", saved.Train.PUncond, r.Train.PUncond},
 	} {
 		if fmt.Sprint(f.old) != fmt.Sprint(f.new_) {
-			return fmt.Errorf("cannot resume: the checkpoint was trained with %s = %v, this run asks for %v "+
-				"(start a new run directory with --out, or use the same value)", f.name, f.old, f.new_)
+			return &ResumeMismatchError{Field: f.name, Saved: fmt.Sprint(f.old), Asked: fmt.Sprint(f.new_)}
 		}
 	}
 	return nil
+}
+
+// ResumeMismatchError is returned when a run is resumed with a setting that shapes the model, the
+// data order or the noise other than the checkpoint's: start a new run or use the same value.
+type ResumeMismatchError struct {
+	Field        string // recipe field, e.g. "batch_size"
+	Saved, Asked string // its value in the checkpoint and in this run
+}
+
+func (e *ResumeMismatchError) Error() string {
+	return fmt.Sprintf("cannot resume: the checkpoint was trained with %s = %s, this run asks for %s", e.Field, e.Saved, e.Asked)
 }
