@@ -26,6 +26,9 @@ func openBackend(config string) (compute.Backend, backend.Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
+	if config != "" {
+		info.Reason = "given by --backend"
+	}
 	fmt.Fprintln(os.Stderr, info)
 	return b, info, nil
 }

@@ -33,7 +33,7 @@ func TestOpenExplicit(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Finalize()
-	if info.Config != GoConfig || !strings.Contains(info.Reason, "--backend") {
+	if info.Config != GoConfig || info.Reason != "given by the caller" {
 		t.Errorf("explicit go: %+v", info)
 	}
 	if _, _, err := Open("nosuchbackend"); err == nil || !strings.Contains(err.Error(), "nosuchbackend") {
