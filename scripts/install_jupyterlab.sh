@@ -29,12 +29,13 @@ export JUPYTER_DATA_DIR="$(cd "$venv" && pwd)/share/jupyter"
 export PATH="$bin:$PATH"
 "$bin/gonb" --install --force_deps --force_copy >/dev/null
 "$bin/jupyter" kernelspec list | grep -q gonb || { echo "install_jupyterlab: the GoNB kernel was not installed" >&2; exit 1; }
-# The kernel compiles cells with GOEXPERIMENT=simd (GoMLX's SIMD matrix kernels: ~10x faster).
-"$bin/python" - "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" <<'PY'
+# The kernel compiles cells with GOEXPERIMENT=simd (GoMLX's SIMD matrix kernels: ~10x faster) and
+# finds goimports and go on the PATH of this install (the venv's bin first), however jupyter starts.
+"$bin/python" - "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" "$PATH" <<'PY'
 import json, sys
 p = sys.argv[1]
 spec = json.load(open(p))
-spec.setdefault("env", {})["GOEXPERIMENT"] = "simd"
+spec.setdefault("env", {}).update(GOEXPERIMENT="simd", PATH=sys.argv[2])
 json.dump(spec, open(p, "w"))
 PY
 "$bin/jupyter" lab --version >/dev/null
