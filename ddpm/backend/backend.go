@@ -63,6 +63,10 @@ var xlaPlugins func() []string
 // installPlugins runs go-xla's plugin installer; nil without XLA support. Set by xla.go.
 var installPlugins func() error
 
+// XLASupported reports whether this binary can use the XLA backend (built with cgo on linux/amd64,
+// without -tags noxla).
+func XLASupported() bool { return xlaPlugins != nil }
+
 // InstallPlugins downloads and installs the PJRT plugins for this machine with go-xla's own
 // installer (installer.AutoInstall: the CPU plugin, and the CUDA plugin with NVIDIA's libraries
 // from PyPI's JAX packages when an NVIDIA GPU is present) into ~/.local/lib/go-xla. It needs network
