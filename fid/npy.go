@@ -1,64 +1,190 @@
 package fid
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/ddpm-go/ddpm/internal/atomicfile"
-	"gonum.org/v1/gonum/mat"
+	"codeberg.org/sbinet/npyio/npy"
 )
 
-// .npy interop. GoMLX's numpy package is not used for reading: it
-// allocates whatever the header declares before reading any data (a
-// 100-byte file can demand terabytes and abort the process with a fatal
-// out-of-memory), panics on negative dimensions, accepts shapes whose byte
-// size overflows to 0, and its errors do not name the file. Nor is
-// codeberg.org/sbinet/npyio (v0.14.0, checked 2026-12-04): its reader panics
-// on a header without a newline or with a 2 GiB declared length ("slice
-// bounds out of range [:-1]"), allocated 3.8 GB for a 77-byte file declaring
-// 10⁹ float32 values, and its writer writes only 1-D arrays and matrices; it
-// also requires gonum v0.17. The reader here validates the header strictly
-// and checks every size against the file size before allocating (see
-// npy_header.go); FuzzReadNpy keeps it that way.
+// .npy reading: codeberg.org/sbinet/npyio decodes the header and the data. It trusts its input
+// (a header without a newline or with its keys out of order panics, the data slice is allocated
+// from the declared shape before any byte is read, negative dimensions and truncated data are
+// not errors), so readNpy first checks the preamble and every size against the real file size,
+// recovers from npyio's panics, and validates the dtype and shape it returns: a 100-byte file
+// cannot demand terabytes, and errors name the problem (their callers add the file).
 
-// npyArray is a validated .npy array with its raw data bytes.
+const (
+	maxNpyHeader = 1 << 16 // header bytes; NumPy itself refuses > 10000 by default
+	maxNpyRank   = 32
+)
+
+// npyArray is a validated .npy array; exactly one of f32, f64 and u8 holds its count elements
+// in file order.
 type npyArray struct {
-	*npyHeader
-	raw []byte
+	descr   string // e.g. "<f4"
+	fortran bool   // column-major data
+	shape   []int
+	count   int // number of elements
+	f32     []float32
+	f64     []float64
+	u8      []uint8
 }
 
 // readNpy reads a whole .npy stream of size bytes.
 func readNpy(r io.Reader, size int64) (*npyArray, error) {
-	h, err := readNpyHeader(r, size)
+	var pre [12]byte // magic, version, header length (uint16 LE for v1, uint32 LE for v2)
+	if size < 10 {
+		return nil, fmt.Errorf("not a .npy file: only %d bytes", size)
+	}
+	if _, err := io.ReadFull(r, pre[:10]); err != nil {
+		return nil, fmt.Errorf("truncated .npy preamble: %v", err)
+	}
+	if [6]byte(pre[:6]) != npy.Magic {
+		return nil, errors.New(`not a .npy file: missing "\x93NUMPY" magic`)
+	}
+	major, minor := pre[6], pre[7]
+	if major < 1 || major > 2 || minor != 0 {
+		return nil, fmt.Errorf("unsupported .npy format version %d.%d (want 1.0 or 2.0)", major, minor)
+	}
+	preLen, hlen := int64(10), int64(binary.LittleEndian.Uint16(pre[8:]))
+	if major == 2 {
+		if _, err := io.ReadFull(r, pre[10:12]); err != nil {
+			return nil, fmt.Errorf("truncated .npy preamble (%d bytes)", size)
+		}
+		preLen, hlen = 12, int64(binary.LittleEndian.Uint32(pre[8:]))
+	}
+	if hlen > maxNpyHeader {
+		return nil, fmt.Errorf("header length %d exceeds the %d-byte limit", hlen, maxNpyHeader)
+	}
+	if hlen > size-preLen {
+		return nil, fmt.Errorf("truncated header: header length %d but only %d bytes follow the preamble", hlen, size-preLen)
+	}
+	head := append(pre[:preLen:preLen], make([]byte, hlen)...)
+	if _, err := io.ReadFull(r, head[preLen:]); err != nil {
+		return nil, fmt.Errorf("truncated header: %v", err)
+	}
+	rr, err := newNpyReader(io.MultiReader(bytes.NewReader(head), r), head[preLen:])
 	if err != nil {
 		return nil, err
 	}
-	raw := make([]byte, h.count*h.size) // == remaining size, checked
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("truncated data: %v", err)
+	a, err := checkNpyHeader(&rr.Header)
+	if err != nil {
+		return nil, badHeader(head[preLen:], err)
 	}
-	return &npyArray{npyHeader: h, raw: raw}, nil
+	dataLen, want := size-preLen-hlen, int64(a.count)*int64(a.elemSize()) // count ≤ 2^62/8: no overflow
+	switch {
+	case dataLen < want:
+		return nil, fmt.Errorf("truncated data: shape %s of %s needs %d bytes, file has %d", a.shapeString(), a.descr, want, dataLen)
+	case dataLen > want:
+		return nil, fmt.Errorf("%d unexpected bytes after the data of shape %s of %s", dataLen-want, a.shapeString(), a.descr)
+	}
+	if err := readNpyData(rr, a); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	return a, nil
+}
+
+// readNpyData decodes the data of a checked header with npyio (recovering from its panics).
+func readNpyData(rr *npy.Reader, a *npyArray) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("npyio: %v", p)
+		}
+	}()
+	switch a.descr[1:] {
+	case "f4":
+		return rr.Read(&a.f32)
+	case "f8":
+		return rr.Read(&a.f64)
+	default:
+		return rr.Read(&a.u8)
+	}
+}
+
+// newNpyReader parses the header with npyio, turning its panics on malformed headers into errors.
+func newNpyReader(r io.Reader, header []byte) (rr *npy.Reader, err error) {
+	if !bytes.HasSuffix(header, []byte("\n")) {
+		return nil, badHeader(header, errors.New("header does not end with a newline"))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rr, err = nil, badHeader(header, fmt.Errorf("malformed dict (NumPy writes the keys descr, fortran_order, shape in that order): %v", p))
+		}
+	}()
+	if rr, err = npy.NewReader(r); err != nil {
+		return nil, badHeader(header, err)
+	}
+	return rr, nil
+}
+
+func badHeader(header []byte, err error) error {
+	if len(header) > 200 {
+		header = append(header[:200:200], "…"...)
+	}
+	return fmt.Errorf("bad header %q: %w", header, err)
+}
+
+// checkNpyHeader validates the dtype (float32, float64 or uint8, either byte order) and the shape
+// (rank ≤ 32, non-negative dimensions, at most 2^62 bytes) of a header decoded by npyio.
+func checkNpyHeader(h *npy.Header) (*npyArray, error) {
+	a := &npyArray{descr: strings.Trim(h.Descr.Type, "'"), fortran: h.Descr.Fortran, shape: h.Descr.Shape}
+	switch a.descr {
+	case "<f4", ">f4", "<f8", ">f8", "|u1", "<u1", ">u1":
+		if h.Descr.Type == "'"+a.descr+"'" {
+			break
+		}
+		fallthrough
+	default:
+		return nil, fmt.Errorf("unsupported dtype %s (want float32 '<f4', float64 '<f8' or uint8 '|u1')", strconv.Quote(a.descr))
+	}
+	if len(a.shape) > maxNpyRank {
+		return nil, fmt.Errorf("rank %d exceeds %d", len(a.shape), maxNpyRank)
+	}
+	a.count = 1
+	for _, d := range a.shape {
+		if d < 0 {
+			return nil, fmt.Errorf("dimension %d of shape %s: expected a non-negative integer", d, a.shapeString())
+		}
+		if d != 0 && a.count > (1<<62)/8/d {
+			return nil, fmt.Errorf("shape %s is too large", a.shapeString())
+		}
+		a.count *= d
+	}
+	return a, nil
+}
+
+// elemSize is the size of an element in bytes.
+func (a *npyArray) elemSize() int { return int(a.descr[2] - '0') }
+
+// shapeString formats the shape as NumPy does: (2, 3) or (5,).
+func (a *npyArray) shapeString() string {
+	parts := make([]string, len(a.shape))
+	for i, d := range a.shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	if len(parts) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // at returns element k in file order as float64.
 func (a *npyArray) at(k int) float64 {
 	switch {
-	case a.kind == 'u':
-		return float64(a.raw[k])
-	case a.size == 4 && a.big:
-		return float64(math.Float32frombits(binary.BigEndian.Uint32(a.raw[4*k:])))
-	case a.size == 4:
-		return float64(math.Float32frombits(binary.LittleEndian.Uint32(a.raw[4*k:])))
-	case a.big:
-		return math.Float64frombits(binary.BigEndian.Uint64(a.raw[8*k:]))
+	case a.f32 != nil:
+		return float64(a.f32[k])
+	case a.f64 != nil:
+		return a.f64[k]
 	default:
-		return math.Float64frombits(binary.LittleEndian.Uint64(a.raw[8*k:]))
+		return float64(a.u8[k])
 	}
 }
 
@@ -107,130 +233,12 @@ func openNpy(path string, use func(a *npyArray) error) error {
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("fid: npy file %q: not a regular file", path)
 	}
-	a, err := readNpy(f, info.Size())
+	a, err := readNpy(bufio.NewReaderSize(f, 1<<16), info.Size())
 	if err == nil {
 		err = use(a)
 	}
 	if err != nil {
 		return fmt.Errorf("fid: npy file %q: %w", path, err)
-	}
-	return nil
-}
-
-// ReadNpyMatrix reads an N×D matrix from a .npy file of float32 ('<f4'),
-// float64 ('<f8') or uint8 ('|u1', values kept as 0..255), either byte
-// order, C or Fortran order. Arrays of rank > 2 (e.g. N×28×28 images) are
-// flattened to N×(product of trailing dims). 0-D and 1-D arrays and empty
-// arrays are errors. Errors name the file and the problem.
-func ReadNpyMatrix(path string) (*mat.Dense, error) {
-	var m *mat.Dense
-	err := openNpy(path, func(a *npyArray) (err error) {
-		m, err = npyToMatrix(a)
-		return err
-	})
-	return m, err
-}
-
-func npyToMatrix(a *npyArray) (*mat.Dense, error) {
-	if len(a.shape) < 2 {
-		return nil, fmt.Errorf("%d-D array of shape %s: want N×D (2 or more dimensions)", len(a.shape), a.shapeString())
-	}
-	if a.count == 0 {
-		return nil, fmt.Errorf("empty array of shape %s", a.shapeString())
-	}
-	n := a.shape[0]
-	data := make([]float64, a.count)
-	a.eachC(func(c, k int) { data[c] = a.at(k) })
-	return mat.NewDense(n, a.count/n, data), nil
-}
-
-// ReadNpyImages reads MNIST images from a .npy file of shape N×28×28,
-// N×1×28×28 or N×784 and returns them as a flat slice of N×28×28 float32
-// pixels plus N. Float data is returned as is (expected in [-1, 1]); uint8
-// data (0..255) is mapped to [-1, 1] by v/127.5 − 1.
-func ReadNpyImages(path string) (images []float32, n int, err error) {
-	err = openNpy(path, func(a *npyArray) error {
-		images, n, err = npyToImages(a)
-		return err
-	})
-	return images, n, err
-}
-
-func npyToImages(a *npyArray) ([]float32, int, error) {
-	s := a.shape
-	ok := len(s) >= 2 && s[0] > 0 && (len(s) == 2 && s[1] == ImagePixels ||
-		len(s) == 3 && s[1] == ImageSize && s[2] == ImageSize ||
-		len(s) == 4 && s[1] == 1 && s[2] == ImageSize && s[3] == ImageSize)
-	if !ok {
-		return nil, 0, fmt.Errorf("shape %s: want N×28×28, N×1×28×28 or N×784 images with N ≥ 1", a.shapeString())
-	}
-	images := make([]float32, a.count)
-	if a.kind == 'u' {
-		a.eachC(func(c, k int) { images[c] = float32(float64(a.raw[k])/127.5 - 1) })
-	} else {
-		a.eachC(func(c, k int) { images[c] = float32(a.at(k)) })
-	}
-	return images, s[0], nil
-}
-
-// WriteNpyImages writes n MNIST images (a flat slice of n×28×28 float32
-// pixels, row-major) to path as a float32 .npy array of shape (n, 28, 28),
-// atomically. Pixel values are written as given.
-func WriteNpyImages(path string, images []float32, n int) error {
-	if n < 1 || len(images) != n*ImagePixels {
-		return fmt.Errorf("fid: WriteNpyImages %q: %d values for n=%d images, want n ≥ 1 and n×28×28 = %d",
-			path, len(images), n, max(n, 0)*ImagePixels)
-	}
-	return WriteNpyFloat32(path, images, n, ImageSize, ImageSize)
-}
-
-// WriteNpyFloat32 writes data as a little-endian float32 C-order .npy
-// array (format 1.0) of the given shape, atomically. The product of shape
-// must equal len(data).
-func WriteNpyFloat32(path string, data []float32, shape ...int) error {
-	count := 1
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		if d < 0 {
-			return fmt.Errorf("fid: WriteNpyFloat32 %q: negative dimension in shape %v", path, shape)
-		}
-		count *= d
-		dims[i] = strconv.Itoa(d)
-	}
-	if count != len(data) {
-		return fmt.Errorf("fid: WriteNpyFloat32 %q: shape %v has %d elements, data has %d", path, shape, count, len(data))
-	}
-	tuple := "(" + strings.Join(dims, ", ") + ")"
-	if len(shape) == 1 {
-		tuple = "(" + dims[0] + ",)"
-	}
-	header := "{'descr': '<f4', 'fortran_order': False, 'shape': " + tuple + ", }"
-	// Pad with spaces so that data starts on a 64-byte boundary, as NumPy does.
-	total := len(npyMagic) + 4 + len(header) + 1
-	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
-	if len(header) > math.MaxUint16 {
-		return errors.New("fid: WriteNpyFloat32: header too long")
-	}
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		pre := append([]byte(npyMagic), 1, 0)
-		pre = binary.LittleEndian.AppendUint16(pre, uint16(len(header)))
-		if _, err := w.Write(append(pre, header...)); err != nil {
-			return err
-		}
-		buf := make([]byte, 0, 1<<16)
-		for i, v := range data {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			if len(buf) == cap(buf) || i == len(data)-1 {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("fid: WriteNpyFloat32 %q: %w", path, err)
 	}
 	return nil
 }
