@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Open notebooks in a real JupyterLab in headless Chromium, run every cell, check them, and move the
-sliders of the interactive notebook.
+sliders of the interactive notebook. (Not yet in CI: a run over several notebooks in one page hung on
+the second one on 2026-12-04; the interactive notebook alone passes in about a minute.)
 
     scripts/browser_test.py [--venv .venv-lab] [--out out/browser] [NAME.ipynb ...]
 
@@ -25,8 +26,12 @@ def free_port():
 
 
 def start_lab(venv, port, token, tmp):
+    # Autosave off (its own settings dir): the run must not write outputs into the committed notebooks.
+    settings = tmp / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               GOEXPERIMENT="simd")
+               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), GOEXPERIMENT="simd")
     env.pop("DDPM_NOTEBOOK_HEADLESS", None)  # live front end: sliders, not static images
     cmd = [str(venv / "bin" / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}",
            "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
