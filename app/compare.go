@@ -22,8 +22,9 @@ type Comparison struct {
 	File    string `json:"file"`    // the side-by-side figure, in the run directory
 }
 
-// compareWithShipped draws n samples of the shipped model in dir with its own recipe's sampler (the
-// same seed and balanced labels as the run's grid) and writes compare.png: the run's samples on
+// compareWithShipped draws n samples of the shipped model in dir with DDIM (η = 0, at most 50 steps,
+// the recipe's clipping: a few seconds on a CPU; the same seed and balanced labels as the run's grid)
+// and writes compare.png: the run's samples on
 // the left, the shipped model's on the right, each titled, so a newcomer sees what full training
 // gives.
 func compareWithShipped(ctx context.Context, o MainOptions, runName string, own *sampler.Result, n int, log io.Writer) (*Comparison, error) {
@@ -32,7 +33,7 @@ func compareWithShipped(ctx context.Context, o MainOptions, runName string, own 
 		return nil, fmt.Errorf("comparison model: %w", err)
 	}
 	opts := SampleOptions(t.State.Recipe.Sample)
-	opts.Seed = o.Recipe.Sample.Seed
+	opts.Method, opts.Steps, opts.Eta, opts.Seed = "ddim", min(50, t.Model.Schedule.T), 0, o.Recipe.Sample.Seed
 	fmt.Fprintf(log, "== sample %d images of the shipped %s (%s) for comparison\n", n, o.Compare, opts)
 	theirs, err := sampler.New(o.Backend, t.Store, t.Model).Sample(ctx, n, sampler.BalancedLabels(t.Model, n), opts, log)
 	if err != nil {
