@@ -48,8 +48,8 @@ func TestChunkedBatchAgrees(t *testing.T) {
 				out = Concatenate(parts, 0)
 			}
 			loss := ReduceAllMean(Square(Sub(out, target)))
-			var grads []*Node
-			grads, names = testutil.TrainableGradients(store, loss)
+			grads, paths := testutil.TrainableGradients(store, loss)
+			names = paths
 			return append([]*Node{out}, grads...)
 		})
 		if err != nil {

@@ -273,8 +273,8 @@ func TestFormulationsAgree(t *testing.T) {
 				}
 				out := cfg.Apply(scope, x, tt, labels, f)
 				loss := ReduceAllMean(Square(Sub(out, target)))
-				var grads []*Node
-				grads, names = testutil.TrainableGradients(store, loss)
+				grads, paths := testutil.TrainableGradients(store, loss)
+				names = paths
 				return append([]*Node{out, loss}, grads...)
 			})
 			if err != nil {

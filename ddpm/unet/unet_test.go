@@ -135,8 +135,8 @@ func TestLayoutsAgree(t *testing.T) {
 				return []*Node{out}
 			}
 			loss := ReduceAllMean(Square(out))
-			var grads []*Node
-			grads, names = testutil.TrainableGradients(store, loss)
+			grads, paths := testutil.TrainableGradients(store, loss)
+			names = paths
 			return append([]*Node{out}, grads...)
 		})
 		if err != nil {

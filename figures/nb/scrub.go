@@ -69,7 +69,8 @@ func ScrubHTML(id, title string, axes []Axis, frame func(index []int) (caption s
 	data, _ := json.Marshal(frames)
 	labels, _ := json.Marshal(axisLabels(axes))
 	var b strings.Builder
-	fmt.Fprintf(&b, `<div id="%s" class="ddpm-scrub"><p><b>%s</b></p>`, id, html.EscapeString(title))
+	fmt.Fprintf(&b, `<div id="%s" class="ddpm-scrub" data-labels="%s"><p><b>%s</b></p>`, id,
+		html.EscapeString(string(labels)), html.EscapeString(title))
 	// The handler reads every slider, computes the row-major frame index and swaps caption and image.
 	handler := fmt.Sprintf(`var r=document.getElementById('%[1]s');var d=window['%[1]s_frames']||(window['%[1]s_frames']=JSON.parse(document.getElementById('%[1]s_data').textContent));`+
 		`var L=JSON.parse(r.getAttribute('data-labels'));var k=0;r.querySelectorAll('input[data-axis]').forEach(function(s){var a=+s.getAttribute('data-axis');k=k*L[a].length+(+s.value);`+
@@ -81,9 +82,7 @@ func ScrubHTML(id, title string, axes []Axis, frame func(index []int) (caption s
 	}
 	fmt.Fprintf(&b, `<p id="%s_cap">%s</p><img id="%s_img" src="data:image/png;base64,%s"/>`, id, html.EscapeString(frames[start].C), id, frames[start].P)
 	fmt.Fprintf(&b, `<script type="application/json" id="%s_data">%s</script></div>`, id, strings.ReplaceAll(string(data), "</", `<\/`))
-	out := b.String()
-	// The labels travel as an attribute of the root div.
-	return strings.Replace(out, `class="ddpm-scrub"`, fmt.Sprintf(`class="ddpm-scrub" data-labels="%s"`, html.EscapeString(string(labels))), 1)
+	return b.String()
 }
 
 func axisLabels(axes []Axis) [][]string {
