@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/ddpm-go/ddpm/app"
 )
@@ -13,10 +15,11 @@ func init() {
 }
 
 func runExport(ctx context.Context, args []string) error {
-	fs := newFlags("export", "--model RUN_DIR --out DIR [--ema=true] | --check DIR")
+	fs := newFlags("export", "--model RUN_DIR --out DIR [--ema=true] [--epochs 1,5,10] | --check DIR")
 	modelDir := fs.String("model", "", "run directory of a trained model")
 	out := fs.String("out", "", "output directory, e.g. models/scorenet (must not hold a model)")
 	ema := fs.Bool("ema", true, "export the EMA weights when the model has them")
+	epochs := fs.String("epochs", "", "also export the weights at the end of these epochs (comma-separated) into DIR/epochs/epoch-NN, for per-epoch sample grids; the run must have kept those checkpoints (train --keep)")
 	check := fs.String("check", "", "only (re)record the check of an exported model directory")
 	backendCfg, data := backendFlag(fs), dataFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -24,12 +27,23 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	dir := *check
 	switch {
-	case *check != "" && (*modelDir != "" || *out != ""):
-		return fmt.Errorf("--check goes alone (without --model and --out)")
+	case *check != "" && (*modelDir != "" || *out != "" || *epochs != ""):
+		return fmt.Errorf("--check goes alone (without --model, --out and --epochs)")
 	case *check == "" && (*modelDir == "" || *out == ""):
 		fs.Usage()
 		return fmt.Errorf("--model and --out are required")
 	case *check == "":
+		epochList, err := parseEpochs(*epochs)
+		if err != nil {
+			return err
+		}
+		snaps, err := app.ExportEpochs(*modelDir, *out, epochList, *ema)
+		if err != nil {
+			return err
+		}
+		for _, s := range snaps {
+			fmt.Printf("exported epoch %d -> %s\n", s.Epoch, s.Dir)
+		}
 		step, err := app.Export(*modelDir, *out, *ema)
 		if err != nil {
 			return err
@@ -56,4 +70,20 @@ func runExport(ctx context.Context, args []string) error {
 	fmt.Fprintf(os.Stderr, "check (%s, N=%d, %s): FID %.4g, KID %.4g\n", c.Backend, c.N, c.Sampler, c.Metrics["fid"], c.Metrics["kid"])
 	fmt.Printf("check -> %s/%s\n", dir, app.CheckFile)
 	return nil
+}
+
+// parseEpochs reads "1,5,10" as ascending distinct epochs ≥ 1; "" is none.
+func parseEpochs(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		e, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || e < 1 || (len(out) > 0 && e <= out[len(out)-1]) {
+			return nil, fmt.Errorf("--epochs %q: want ascending epoch numbers ≥ 1 separated by commas, e.g. 1,5,10,15,20", s)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
