@@ -192,54 +192,119 @@ func TestCFGBatchedEqualsSeparateCalls(t *testing.T) {
 	}
 }
 
+// TestConditionalSamplingAndCFG checks classifier-free guidance, ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅),
+// against an independent computation: a deterministic DDIM chain (η = 0, no clipping) run here in
+// float64 from the sampler's own x_T, with ε(x,t,y) and ε(x,t,∅) from separate calls of the
+// network. With w = 0 the sampler must follow the conditional chain (and equal plain conditional
+// sampling bit for bit, DDIM and DDPM); with w = 3 the guided chain, which is far from it.
 func TestConditionalSamplingAndCFG(t *testing.T) {
-	m, store := tinyModel(10, 6)
+	const T = 6
+	m, store := tinyModel(10, T)
 	s := New(testutil.GoBackend(t), store, m)
 	labels := []int{0, 3, 9}
-	plain, err := s.Sample(context.Background(), 3, labels, ddpmOptions(2), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := ddpmOptions(2)
-	o.Guidance = Guidance{Kind: "cfg", Scale: 0}
-	w0, err := s.Sample(context.Background(), 3, labels, o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(plain.Images, w0.Images) {
-		t.Errorf("cfg with w = 0 differs from plain conditional sampling")
-	}
-	// w = 0 skips the unconditional pass, so the check above does not see the guidance formula; a
-	// tiny w runs it: (1+w)·ε(x,t,y) − w·ε(x,t,∅) must stay next to the conditional prediction (a
-	// formula that swapped the two predictions would land next to the unconditional one).
-	o.Guidance.Scale = 1e-6
-	tiny, err := s.Sample(context.Background(), 3, labels, o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range tiny.Images {
-		if d := math.Abs(float64(tiny.Images[i] - plain.Images[i])); d > 1e-3 {
-			t.Fatalf("cfg with w = 1e-6: pixel %d = %g, plain conditional %g", i, tiny.Images[i], plain.Images[i])
+	const b = 3
+	sample := func(o Options, w float64, guided bool) *Result {
+		t.Helper()
+		if guided {
+			o.Guidance = Guidance{Kind: "cfg", Scale: w}
 		}
+		r, err := s.Sample(context.Background(), b, labels, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	nullRun, err := s.Sample(context.Background(), 3, nil, ddpmOptions(2), nil) // "no class"
+	ddim := Options{Method: "ddim", Steps: 3, Eta: 0, ClipX0: false, Seed: 2, Record: []int{T}}
+	plain := sample(ddim, 0, false)
+	xT := plain.Frames[0].X // x_T (recording it does not change the samples: TestDDIMEtaZeroIsDeterministicGivenXT)
+
+	epsExec, err := model.NewExec(s.backend, store, func(scope *model.Scope, x, tt, y *Node) *Node {
+		return m.Epsilon(scope.In(training.ModelScopeName), x, tt, y)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Equal(nullRun.Images, plain.Images) {
-		t.Fatal("the conditional and unconditional predictions coincide: the check above could not fail")
+	eps := func(x []float64, step int, y []int32) []float64 {
+		t.Helper()
+		x32 := make([]float32, len(x))
+		for i, v := range x {
+			x32[i] = float32(v)
+		}
+		out, err := epsExec.Call(tensors.FromFlatDataAndDimensions(x32, b, 28, 28, 1),
+			tensors.FromFlatDataAndDimensions(slices.Repeat([]int32{int32(step)}, b), b), tensors.FromFlatDataAndDimensions(y, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := make([]float64, len(x))
+		for i, v := range tensors.MustCopyFlatData[float32](out[0]) {
+			e[i] = float64(v)
+		}
+		return e
 	}
-	o.Guidance.Scale = 3
-	w3, err := s.Sample(context.Background(), 3, labels, o, nil)
+	cond := []int32{int32(labels[0]), int32(labels[1]), int32(labels[2])}
+	null := slices.Repeat([]int32{int32(m.Net.NullClass())}, b)
+	steps, err := diffusion.DDIMTimesteps(T, ddim.Steps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var diff float64
-	for i := range w3.Images {
-		diff = math.Max(diff, math.Abs(float64(w3.Images[i]-plain.Images[i])))
+	// reference is the guided DDIM chain with η = 0: x̂_0 = (x − √(1−ᾱ_t)·ε̂)/√ᾱ_t and
+	// x_t' = √ᾱ_t'·x̂_0 + √(1−ᾱ_t')·ε̂ (ᾱ_0 = 1).
+	reference := func(w float64) []float64 {
+		x := make([]float64, len(xT))
+		for i, v := range xT {
+			x[i] = float64(v)
+		}
+		ab := m.Schedule.AlphaBar
+		for i, st := range steps {
+			prev := 0
+			if i+1 < len(steps) {
+				prev = steps[i+1]
+			}
+			ec, eu := eps(x, st, cond), eps(x, st, null)
+			for k := range x {
+				e := (1+w)*ec[k] - w*eu[k]
+				x0 := (x[k] - math.Sqrt(1-ab[st])*e) / math.Sqrt(ab[st])
+				x[k] = math.Sqrt(ab[prev])*x0 + math.Sqrt(1-ab[prev])*e
+			}
+		}
+		return x
 	}
-	if diff == 0 {
-		t.Errorf("cfg with w = 3 changed nothing")
+	maxDiff := func(got []float32, want []float64) (d float64) {
+		for i := range got {
+			d = max(d, math.Abs(float64(got[i])-want[i])/(1+math.Abs(want[i])))
+		}
+		return d
+	}
+	const tol = 1e-4
+	ref0, ref3 := reference(0), reference(3)
+	var apart float64 // how far guidance moves the reference chain
+	for i := range ref0 {
+		apart = max(apart, math.Abs(ref3[i]-ref0[i])/(1+math.Abs(ref0[i])))
+	}
+	if apart < 100*tol {
+		t.Fatalf("w = 3 moves the reference chain by only %g: the test could not tell w = 0 from w = 3", apart)
+	}
+	if d := maxDiff(plain.Images, ref0); d > tol {
+		t.Errorf("plain conditional DDIM differs from the reference conditional chain by %g", d)
+	}
+	w0, w3 := sample(ddim, 0, true), sample(ddim, 3, true)
+	if d := maxDiff(w0.Images, ref0); d > tol {
+		t.Errorf("DDIM with cfg w = 0 differs from the reference conditional chain by %g", d)
+	}
+	if d := maxDiff(w3.Images, ref3); d > tol {
+		t.Errorf("DDIM with cfg w = 3 differs from the reference guided chain by %g (w = 3 moves it by %g)", d, apart)
+	}
+	t.Logf("reference chains: w = 3 moves x_0 by up to %.3g; sampler within %.2g (w = 0) and %.2g (w = 3)",
+		apart, maxDiff(w0.Images, ref0), maxDiff(w3.Images, ref3))
+	// w = 0 is conditional sampling, bit for bit, also for DDPM (with noise and clipping); w = 3 is not.
+	for _, o := range []Options{ddim, ddpmOptions(2)} {
+		plain, w0, w3 := sample(o, 0, false), sample(o, 0, true), sample(o, 3, true)
+		if !slices.Equal(plain.Images, w0.Images) {
+			t.Errorf("%s: cfg with w = 0 differs from plain conditional sampling", o.Method)
+		}
+		if slices.Equal(plain.Images, w3.Images) {
+			t.Errorf("%s: cfg with w = 3 changed nothing", o.Method)
+		}
 	}
 }
 

@@ -61,7 +61,9 @@ func (s *Sampler) classifierGradient(scope *model.Scope, x, t, labels *Node) *No
 
 // epsilon is the guided noise prediction. Classifier-free guidance evaluates the conditional and
 // unconditional predictions in one batched call of the network:
-// ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅).
+// ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅). With w = 0 it is ε(x,t,y) from the conditional batch alone,
+// so that w = 0 samples equal conditional sampling bit for bit (the doubled batch would differ by
+// float32 round-off) at half the cost.
 func (s *Sampler) epsilon(scope *model.Scope, x, t, labels *Node, g Guidance) *Node {
 	m := s.model
 	if g.Kind != "cfg" || g.Scale == 0 {
