@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -25,32 +26,50 @@ func TestEMADecayWarmup(t *testing.T) {
 	}
 }
 
-// TestEMAUpdate runs the in-graph update on known values: ema' = d·ema + (1−d)·w, with the decay
-// of the documented warm-up written out by hand (not computed by EMADecayAt, the code under test's
-// twin): d = 0 at step 1 (the average starts at the weights), 4/14 at step 5, 0.99 at step 5000.
+// TestEMAUpdate trains a small linear model with GoMLX's trainer and Adam, with the EMA update
+// registered as Run registers it, and records the raw weights after every step. After each step n
+// the EMA must equal the float64 recursion ema_0 = 0, ema_n = d_n·ema_{n−1} + (1−d_n)·w_n with the
+// documented warm-up decay d_n = min(decay, (n−1)/(n+9)), computed here from the recorded weights
+// w_n (the weights after step n's optimizer update). 60 steps with decay 0.8 cover the warm-up
+// (d_n < 0.8 up to n = 40) and the constant decay after it.
 func TestEMAUpdate(t *testing.T) {
-	for n, d := range map[int64]float64{1: 0, 5: 4.0 / 14, 5000: 0.99} {
-		store := model.NewStore()
-		w := store.VariableWithValue(ModelScope+"/w", []float32{1, -2, 4})
-		ema := store.VariableWithValue(EMAScope+ModelScope+"/w", []float32{0.5, 0.5, 0.5})
-		ema.SetTrainable(false)
-		optimizer.GetGlobalStepVar(store).MustSetValue(tensors.FromValue(n))
-		exec, err := model.NewExec(testutil.GoBackend(t), store, func(scope *model.Scope, g *Graph) {
-			_ = w.NodeValue(g) // in use by the graph, as after an optimizer step
-			addEMAUpdate(g, store, 0.99)
+	const decay, steps = 0.8, 60
+	store := model.NewStore()
+	target := []float32{1, -2, 4, 0.5}
+	trainer := train.NewTrainer(testutil.GoBackend(t), store, func(scope *model.Scope, x *Node) {
+		w := scope.In(ModelScopeName).VariableWithValue("w", []float32{0, 0, 0, 0})
+		train.AddMainLoss(ReduceAllMean(Square(Sub(w.NodeValue(x.Graph()), x))))
+		train.AddPerStepUpdateGraphFn(scope, x.Graph(), func(scope *model.Scope, g *Graph) {
+			addEMAUpdate(g, scope.Store(), decay)
 		})
-		if err != nil {
+	}, nil, optimizer.Adam().LearningRate(0.05).Done(), nil, nil)
+	want := make([]float64, len(target)) // ema_0 = 0
+	var moved float64
+	for n := 1; n <= steps; n++ {
+		x := make([]float32, len(target)) // a moving target: the weights keep changing
+		for i, v := range target {
+			x[i] = v * float32(1+0.5*math.Sin(0.3*float64(n+i)))
+		}
+		if _, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(x, len(x))}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := exec.Call(); err != nil {
-			t.Fatal(err)
+		w := tensors.MustCopyFlatData[float32](store.GetVariable(ModelScope + "/w").MustValue())
+		ema := store.GetVariable(EMAScope + ModelScope + "/w")
+		if ema == nil {
+			t.Fatalf("step %d: no EMA variable at %s", n, EMAScope+ModelScope+"/w")
 		}
 		got := tensors.MustCopyFlatData[float32](ema.MustValue())
-		for i, wi := range []float64{1, -2, 4} {
-			want := d*0.5 + (1-d)*wi
-			if math.Abs(float64(got[i])-want) > 1e-6 {
-				t.Errorf("n=%d: ema[%d] = %g, want %g (d = %g)", n, i, got[i], want, d)
+		d := min(decay, float64(n-1)/float64(n+9))
+		for i := range want {
+			want[i] = d*want[i] + (1-d)*float64(w[i])
+			moved = max(moved, math.Abs(float64(w[i])-want[i]))
+			if math.Abs(float64(got[i])-want[i]) > 1e-5*(1+math.Abs(want[i])) {
+				t.Fatalf("step %d: ema[%d] = %.7g, want %.7g (d = %g, raw weight %g)", n, i, got[i], want[i], d, w[i])
 			}
 		}
+	}
+	t.Logf("after %d steps: raw weights and EMA up to %.3g apart", steps, moved)
+	if moved < 0.1 { // the average must differ from the raw weights, or the test proves little
+		t.Fatalf("the EMA never differed from the raw weights by more than %g", moved)
 	}
 }
