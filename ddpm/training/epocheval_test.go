@@ -41,6 +41,9 @@ func TestEpochEvalsAreRecordedAndResumed(t *testing.T) {
 		if e.Epoch != i+1 || e.Step != int64(3*(i+1)) || math.IsNaN(e.Metrics["bias_sum"]) || e.Tool == "" {
 			t.Errorf("evaluation %d: %+v", i, e)
 		}
+		if i > 0 && e.Metrics["bias_sum"] == straight.State.EpochEvals[i-1].Metrics["bias_sum"] {
+			t.Errorf("evaluations %d and %d saw the same weights (bias sum %g): not each epoch's", i, i+1, e.Metrics["bias_sum"])
+		}
 	}
 	dir := t.TempDir()
 	calls = nil
