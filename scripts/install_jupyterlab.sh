@@ -77,5 +77,5 @@ fi
 "$bin/jupyter" lab --version >/dev/null
 
 rel=${venv#"$root/"}
-echo "JupyterLab ${JUPYTERLAB_VERSION} with the GoNB kernel (\"Go (gonb)\") is in $rel. Start it with:"
+echo "JupyterLab ${JUPYTERLAB_VERSION} with the GoNB kernel (\"Go (gonb)\") is in $rel. Start it from $root with:"
 echo "  $rel/bin/jupyter lab notebooks/"
