@@ -1,139 +1,182 @@
 #!/usr/bin/env python3
-"""Open notebooks in a real JupyterLab in headless Chromium, run every cell, check them, and move the
-sliders of the interactive notebook. (Not yet in CI: a run over several notebooks in one page hung on
-the second one on 2026-12-04; the interactive notebook alone passes in about a minute.)
+"""Runs the notebooks of notebooks/ in JupyterLab in a real browser (headless Chromium), as a person would.
 
-    scripts/browser_test.py [--venv .venv-lab] [--out out/browser] [NAME.ipynb ...]
+For each notebook (default: every notebooks/*.ipynb): open it in JupyterLab, clear its saved outputs, Run ->
+Run All Cells, wait until every code cell has run and the kernel is idle, and fail if a cell shows an error (an
+error output, stderr mentioning a panic or an error, GoNB's compile-error report) or did not run. Then the
+kernel is shut down and every interactive figure (nb.Player) of the page is used as a student would: the t
+slider moved with the keyboard and the mouse, each drop-down set to another option, the ◀ ▶ buttons, play;
+the displayed image must change each time (with the kernel gone: the figures need no running cell). A range
+input outside a Player must change an image of its output too. Notebooks known to have interactive figures
+(EXPECTED_PLAYERS) must show that many, live. The notebook files must be unchanged afterwards.
+Screenshots go to --out (default out/browser/, git-ignored; CI keeps them as artifacts).
 
-Needs JupyterLab with the GoNB kernel (scripts/install_jupyterlab.sh), `playwright` from PyPI in the
-same venv (its browser download is not used) and Debian's chromium (/usr/bin/chromium). For each
-notebook (default: Forward_Reverse_Interactive.ipynb): run all cells through JupyterLab's command, wait
-for the kernel, fail on any error output; in notebooks with sliders, move each slider and require the
-displayed image to change. Screenshots go to --out (git-ignored). Exit status 1 on any failure.
+JupyterLab runs on 127.0.0.1 on a free port with a random token, with its config, data, runtime, settings,
+workspace and checkpoint directories in a temporary directory and autosave off (nothing of the user's is read
+or written), and is stopped (its kernels first) whatever happens, also on SIGTERM and SIGHUP. Chromium is
+Debian's (/usr/bin/chromium, or --chromium), driven by Playwright from PyPI: no browser is downloaded.
+
+Usage (from the repository root; EXTRA_PIP=playwright==1.65.2 scripts/install_jupyterlab.sh installs
+JupyterLab, the GoNB kernel and Playwright into .venv-lab):
+
+  .venv-lab/bin/python scripts/browser_test.py [--timeout SECONDS] [--out DIR] [NAME.ipynb ...]
+
+Notebooks run in their default (quick) mode; the models they train go to runs/report-quick/ and are reused,
+so run `go run ./cmd/ddpm figures --mode quick` or scripts/run_notebooks.sh first to save time (CI does).
+Exit status 0 when every notebook passes, 1 otherwise (the failures are listed), 2 on a setup error.
 """
-import argparse, json, os, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_lab import Lab, log  # noqa: E402
+import browser_checks as checks  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run first when present, in this order (later notebooks reuse the models earlier ones trained, as in
+# scripts/run_notebooks.sh); any other notebook follows, sorted by name.
+PREFERRED_ORDER = ["Assignment1_Neural_Graphics.ipynb", "DDPM.ipynb", "Forward_Reverse_Interactive.ipynb",
+                   "test_Assignment1_Neural_Graphics.ipynb"]
+# Notebooks that must show at least this many live interactive figures (a figure that fell back to its
+# static image, e.g. because DDPM_NOTEBOOK_HEADLESS reached the kernel, would otherwise go unnoticed).
+EXPECTED_PLAYERS = {"Forward_Reverse_Interactive.ipynb": 2}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
-def start_lab(venv, port, token, tmp):
-    # Autosave off (its own settings dir): the run must not write outputs into the committed notebooks.
-    settings = tmp / "settings" / "@jupyterlab" / "docmanager-extension"
-    settings.mkdir(parents=True)
-    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), GOEXPERIMENT="simd")
-    env.pop("DDPM_NOTEBOOK_HEADLESS", None)  # live front end: sliders, not static images
-    cmd = [str(venv / "bin" / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}",
-           "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-           "--LabApp.expose_app_in_browser=True"]
-    log = open(tmp / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api/status?token={token}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc
-        except Exception:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit(f"browser_test: JupyterLab did not start; log:\n{(tmp / 'lab.log').read_text()[-3000:]}")
-
-
-def run_notebook(page, base, token, name, out, timeout):
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
-    page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                           "window.jupyterapp.shell.currentWidget.sessionContext && "
-                           "window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
-    page.wait_for_function("window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.name === 'gonb'",
-                           timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    # Done when no code cell is queued or running ("*" prompt) and the kernel is idle, twice in a row.
-    done_js = """() => { const w = window.jupyterapp.shell.currentWidget;
-        const busy = [...w.content.widgets].some(c => c.model.type === 'code' &&
-            (c.promptNode && c.promptNode.textContent.includes('*')));
-        return !busy && w.sessionContext.session.kernel.status === 'idle'; }"""
-    deadline, settled = time.time() + timeout, 0
-    while time.time() < deadline and settled < 2:
-        time.sleep(2)
-        settled = settled + 1 if page.evaluate(done_js) else 0
-    if settled < 2:
-        page.screenshot(path=str(out / f"{name}.timeout.png"), full_page=True)
-        return [f"{name}: cells still running after {timeout}s"]
-    errors = page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget; const errs = [];
-        w.content.model.cells.forEach ? null : null;
-        for (let i = 0; i < w.content.model.cells.length; i++) {
-            const c = w.content.model.cells.get(i);
-            if (c.type !== 'code') continue;
-            const outs = c.outputs.toJSON();
-            for (const o of outs) if (o.output_type === 'error') errs.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-            if (c.executionCount === null) errs.push(`cell ${i}: not executed`);
-        } return errs; }""")
-    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-    problems = [f"{name}: {e}" for e in errors]
-    scrubs = page.locator(".ddpm-scrub")
-    for s in range(scrubs.count()):
-        scrub = scrubs.nth(s)
-        scrub.scroll_into_view_if_needed()
-        for slider in [scrub.locator("input[data-axis]").nth(a) for a in range(scrub.locator("input[data-axis]").count())]:
-            before = scrub.locator("img").get_attribute("src")
-            hi, now = int(slider.get_attribute("max")), int(slider.input_value())
-            slider.fill(str(hi if now != hi else 0))
-            after = scrub.locator("img").get_attribute("src")
-            if after == before:
-                problems.append(f"{name}: moving slider {slider.get_attribute('data-axis')} of scrubber {s} did not change the image")
-        scrub.screenshot(path=str(out / f"{name}.scrub{s}.png"))
-    if name == "Forward_Reverse_Interactive.ipynb" and scrubs.count() < 2:
-        problems.append(f"{name}: {scrubs.count()} slider views, want 2 (forward and reverse)")
-    return problems
+def test_notebook(page, lab, name, timeout, out):
+    """Runs one notebook and uses its interactive figures; raises checks.Failure."""
+    path = os.path.join(ROOT, "notebooks", name)
+    before = digest(path)
+    checks.run_all(page, lab, name, timeout, out)
+    # The figures must work without the kernel: it is shut down before they are used.
+    lab.shutdown_kernels()
+    stem = name.replace(".ipynb", "")
+    n = checks.check_players(page, os.path.join(out, stem))
+    n += checks.check_other_sliders(page, os.path.join(out, stem))
+    want = EXPECTED_PLAYERS.get(name, 0)
+    if checks.count_players(page) < want:
+        raise checks.Failure("%d interactive figures, want at least %d" % (checks.count_players(page), want))
+    log("  %d interactive figures checked" % n if n else "  no interactive figures")
+    if digest(path) != before:
+        raise checks.Failure("notebooks/%s was modified by JupyterLab (autosave must be off)" % name)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--venv", default=str(ROOT / ".venv-lab"))
-    ap.add_argument("--out", default=str(ROOT / "out" / "browser"))
-    ap.add_argument("--timeout", type=int, default=900, help="seconds per notebook")
-    ap.add_argument("notebooks", nargs="*", default=["Forward_Reverse_Interactive.ipynb"])
-    a = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="ddpm-lab-"))
-    port, token = free_port(), secrets.token_hex(16)
-    lab = start_lab(Path(a.venv), port, token, tmp)
-    problems = []
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("notebooks", nargs="*", help="names under notebooks/ (default: all)")
+    ap.add_argument("--timeout", type=int, default=1500, help="seconds per notebook (default 1500)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "out", "browser"), help="screenshot folder")
+    ap.add_argument("--jupyter", default=os.path.join(os.path.dirname(sys.executable), "jupyter"),
+                    help="the jupyter command (default: the one beside this Python)")
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    args = ap.parse_args()
+
+    names = [os.path.basename(n) for n in args.notebooks]
+    if not names:
+        present = sorted(f for f in os.listdir(os.path.join(ROOT, "notebooks")) if f.endswith(".ipynb"))
+        names = [n for n in PREFERRED_ORDER if n in present] + [n for n in present if n not in PREFERRED_ORDER]
+    if not names:
+        log("browser_test: no notebooks in notebooks/")
+        return 2
+    for n in names:
+        if not os.path.exists(os.path.join(ROOT, "notebooks", n)):
+            log("browser_test: no notebook notebooks/%s" % n)
+            return 2
+    if not os.access(args.jupyter, os.X_OK):
+        log("browser_test: %s not found: run scripts/install_jupyterlab.sh and use its Python" % args.jupyter)
+        return 2
+    if not os.access(args.chromium, os.X_OK):
+        log("browser_test: Chromium not found at %s (apt-get install chromium)" % args.chromium)
+        return 2
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for name in a.notebooks:
-                start = time.time()
-                got = run_notebook(page, f"http://127.0.0.1:{port}", token, name, out, a.timeout)
-                print(f"{'ok  ' if not got else 'FAIL'} {name} in {time.time() - start:.0f}s")
-                problems += got
-            browser.close()
-    finally:
-        lab.terminate()
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        log("browser_test: Playwright is missing: %s -m pip install playwright==1.65.2" % sys.executable)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    for f in os.listdir(args.out):  # no stale screenshots from an earlier run
+        if f.endswith(".png"):
+            os.remove(os.path.join(args.out, f))
+
+    work = tempfile.mkdtemp(prefix="ddpm-browser-")
+    lab = None
+
+    # On SIGTERM or SIGHUP (a CI timeout, a closed terminal) stop JupyterLab and its kernels right away and
+    # exit: an exception would not unwind reliably through Playwright's event loop. Chromium is ended by
+    # Playwright's driver when this process is gone.
+    def on_signal(signum, frame):
+        log("browser_test: signal %d: stopping JupyterLab" % signum)
         try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-        shutil.copy(tmp / "lab.log", out / "jupyterlab.log")
-    for pr in problems:
-        print("  " + pr)
-    print(f"screenshots in {out}")
-    sys.exit(1 if problems else 0)
+            if lab:
+                lab.stop()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            os._exit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    results = []
+    total = time.time()
+    try:
+        try:
+            lab = Lab(args.jupyter, work, ROOT)
+        except RuntimeError as e:
+            log("browser_test: %s" % e)
+            return 2
+        log("== JupyterLab on %s (log %s)" % (lab.base, lab.log_path))
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                os.path.join(work, "chromium"), executable_path=args.chromium, headless=True,
+                args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+            try:
+                for name in names:
+                    log("== %s (timeout %ds)" % (name, args.timeout))
+                    page = browser.new_page()
+                    start = time.time()
+                    try:
+                        test_notebook(page, lab, name, args.timeout, args.out)
+                        results.append((name, True, time.time() - start, ""))
+                        log("ok   %s in %.0fs" % (name, time.time() - start))
+                    except Exception as e:  # Failure, or Playwright's errors and timeouts
+                        msg = str(e) if isinstance(e, checks.Failure) else "%s: %s" % (type(e).__name__, e)
+                        try:
+                            page.screenshot(path=os.path.join(args.out, name.replace(".ipynb", "-failed.png")),
+                                            full_page=True)
+                        except Exception:
+                            pass
+                        results.append((name, False, time.time() - start, msg))
+                        log("FAIL %s after %.0fs: %s" % (name, time.time() - start, msg))
+                    finally:
+                        page.close()
+                        lab.shutdown_kernels()
+            finally:
+                browser.close()
+    finally:
+        if lab:
+            lab.stop()
+            shutil.copy(lab.log_path, os.path.join(args.out, "jupyterlab.log"))
+        shutil.rmtree(work, ignore_errors=True)
+
+    failed = [r for r in results if not r[1]]
+    log("\n== summary (screenshots in %s; %.0fs in all)" % (os.path.relpath(args.out, ROOT), time.time() - total))
+    for name, ok, secs, msg in results:
+        log("%-42s %s %5.0fs%s" % (name, "ok  " if ok else "FAIL", secs, "  " + msg.splitlines()[0] if msg else ""))
+    log("%d passed, %d failed" % (len(results) - len(failed), len(failed)))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

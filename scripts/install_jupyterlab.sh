@@ -4,41 +4,78 @@
 #   scripts/install_jupyterlab.sh [VENV_DIR]      # default .venv-lab (git-ignored)
 #   .venv-lab/bin/jupyter lab notebooks/
 #
-# It creates a Python virtual environment with JupyterLab from PyPI (pinned), builds goimports and
-# GoNB at the versions go.mod pins (GoNB is a `go tool` of this module), and installs the GoNB
-# kernel into that environment (not into ~/.local), so that the venv's `jupyter lab` lists "Go
-# (gonb)". Needs python3 with venv, Go ≥ 1.26 and gcc. The docker image (docker/Dockerfile) runs
-# the same script.
+# It creates (or reuses) a Python virtual environment with JupyterLab from PyPI (pinned), builds
+# goimports and GoNB at the versions go.mod pins (GoNB is a `go tool` of this module) into the
+# venv's bin/, and installs the GoNB kernel into that environment (<venv>/share/jupyter/kernels/gonb,
+# not ~/.local), so that the venv's `jupyter lab` lists "Go (gonb)". Needs python3 with venv, Go ≥
+# 1.26 and gcc. The docker image (docker/Dockerfile) runs the same script.
+#
+# Environment:
+#   PYTHON=python3            the Python that creates the environment (3.9 or newer, with venv)
+#   JUPYTERLAB_VERSION=4.6.6  the JupyterLab release from PyPI (the Docker image pins the same)
+#   EXTRA_PIP=""              more PyPI requirements for the same environment (CI: "playwright==1.65.2",
+#                             which scripts/browser_test.py needs)
+#   GOPLS_VERSION=""          also install gopls (GoNB's auto-completion and contextual help) at this
+#                             exact version, e.g. v0.20.0; optional, GoNB works without it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 venv=${1:-.venv-lab}
+case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
+PYTHON=${PYTHON:-python3}
 JUPYTERLAB_VERSION=${JUPYTERLAB_VERSION:-4.6.6}
+EXTRA_PIP=${EXTRA_PIP:-}
 
-command -v python3 >/dev/null || { echo "install_jupyterlab: python3 is required" >&2; exit 1; }
-command -v go >/dev/null || { echo "install_jupyterlab: Go (>= 1.26) is required" >&2; exit 1; }
-python3 -m venv "$venv" || { echo "install_jupyterlab: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-"$venv/bin/pip" install --quiet --disable-pip-version-check "jupyterlab==${JUPYTERLAB_VERSION}"
+command -v "$PYTHON" >/dev/null || { echo "install_jupyterlab: $PYTHON is required" >&2; exit 1; }
+command -v go >/dev/null || { echo "install_jupyterlab: Go (>= 1.26) is required on PATH" >&2; exit 1; }
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null ||
+  { echo "install_jupyterlab: $PYTHON lacks venv/ensurepip (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 
-# GoNB and goimports into the venv's bin/ (on PATH when the venv's jupyter starts the kernel).
-bin=$(cd "$venv/bin" && pwd)
-GOBIN="$bin" go install golang.org/x/tools/cmd/goimports
+echo "== virtual environment $venv: JupyterLab $JUPYTERLAB_VERSION${EXTRA_PIP:+ and $EXTRA_PIP}"
+[ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+# shellcheck disable=SC2086 # EXTRA_PIP is a list of requirements
+"$venv/bin/pip" install --quiet --disable-pip-version-check "jupyterlab==${JUPYTERLAB_VERSION}" $EXTRA_PIP
+
+echo "== gonb and goimports (versions from go.mod) into $venv/bin"
+bin="$venv/bin"
+go build -o "$bin/goimports" golang.org/x/tools/cmd/goimports
 go build -o "$bin/gonb" github.com/janpfeifer/gonb
-# The kernel spec goes to the venv's data dir ($JUPYTER_DATA_DIR), so it travels with the venv.
-export JUPYTER_DATA_DIR="$(cd "$venv" && pwd)/share/jupyter"
-export PATH="$bin:$PATH"
-"$bin/gonb" --install --force_deps --force_copy >/dev/null
-"$bin/jupyter" kernelspec list | grep -q gonb || { echo "install_jupyterlab: the GoNB kernel was not installed" >&2; exit 1; }
+if [ -n "${GOPLS_VERSION:-}" ]; then
+  GOBIN="$bin" go install "golang.org/x/tools/gopls@$GOPLS_VERSION"
+fi
+
+echo "== GoNB kernel spec into $venv/share/jupyter/kernels/gonb"
+# --force_copy: the kernel runs its own copy of gonb; --force_deps: gopls is optional.
+export JUPYTER_DATA_DIR="$venv/share/jupyter"
+log=$(mktemp)
+PATH="$bin:$PATH" "$bin/gonb" --install --force_deps --force_copy >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+rm -f "$log"
 # The kernel compiles cells with GOEXPERIMENT=simd (GoMLX's SIMD matrix kernels: ~10x faster) and
-# finds goimports and go on the PATH of this install (the venv's bin first), however jupyter starts.
-"$bin/python" - "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" "$PATH" <<'PY'
+# finds goimports (and gopls) in the venv's bin and the go found here, however jupyter starts.
+godir=$(dirname "$(command -v go)")
+"$bin/python" - "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" "$bin:$godir:$(go env GOPATH)/bin:$PATH" <<'PY'
 import json, sys
-p = sys.argv[1]
-spec = json.load(open(p))
-spec.setdefault("env", {}).update(GOEXPERIMENT="simd", PATH=sys.argv[2])
-json.dump(spec, open(p, "w"))
+path, search = sys.argv[1], sys.argv[2]
+spec = json.load(open(path))
+dirs = []
+for d in search.split(":"):
+    if d and d not in dirs:
+        dirs.append(d)
+spec.setdefault("env", {}).update(GOEXPERIMENT="simd", PATH=":".join(dirs))
+json.dump(spec, open(path, "w"), indent=1)
 PY
+unset JUPYTER_DATA_DIR
+seen=$("$bin/jupyter" kernelspec list | awk '$1 == "gonb" {print $2}')
+if [ -z "$seen" ]; then
+  echo "install_jupyterlab: the GoNB kernel was not installed" >&2
+  exit 1
+elif [ "$seen" != "$venv/share/jupyter/kernels/gonb" ]; then
+  # Jupyter looks in $JUPYTER_PATH and the user's data directory before the environment's.
+  echo "install_jupyterlab: warning: $bin/jupyter uses the gonb kernel in $seen, which shadows the one" >&2
+  echo "  just installed: remove it (jupyter kernelspec remove gonb) or reinstall it there." >&2
+fi
 "$bin/jupyter" lab --version >/dev/null
 
-echo "JupyterLab ${JUPYTERLAB_VERSION} with the GoNB kernel is in $venv. Start it with:"
-echo "  $venv/bin/jupyter lab $root/notebooks"
+rel=${venv#"$root/"}
+echo "JupyterLab ${JUPYTERLAB_VERSION} with the GoNB kernel (\"Go (gonb)\") is in $rel. Start it from $root with:"
+echo "  $rel/bin/jupyter lab notebooks/"

@@ -1,6 +1,6 @@
 // Package nb is the notebook side of package figures: inline display through GoNB (gonbui) and
-// sliders over pre-rendered frames (Scrub) that degrade to a static image in headless runs. Every output is PNG (or
-// markdown), so saved and exported notebooks keep their figures.
+// interactive figures (Player) that leave the kernel free and degrade to a static image in headless
+// runs. Static outputs are PNG (or markdown), so saved and exported notebooks keep their figures.
 package nb
 
 import (
@@ -14,8 +14,8 @@ import (
 	"gonum.org/v1/plot"
 )
 
-// HeadlessEnv, when set to a non-empty value, makes slider cells show their static output only
-// (scripts/run_notebooks.sh sets it: nbconvert has no browser to run the sliders).
+// HeadlessEnv, when set to a non-empty value, makes interactive cells (Player) show their static
+// figure only (scripts/run_notebooks.sh sets it: nbconvert has no browser to run their script).
 const HeadlessEnv = "DDPM_NOTEBOOK_HEADLESS"
 
 // Must panics on error (a panicking cell is reported as an error by GoNB and Jupyter).
@@ -79,5 +79,6 @@ func Load(e *figures.Env, name string) *figures.Model {
 	return m
 }
 
-// Headless reports whether widget cells must show their static output only.
+// Headless reports whether interactive cells must show their static figure only: HeadlessEnv is
+// set, or the program does not run under GoNB.
 func Headless() bool { return os.Getenv(HeadlessEnv) != "" || !gonbui.IsNotebook }
