@@ -86,7 +86,7 @@ func LossPlot(title string, state training.State) (*plot.Plot, error) {
 		}
 		series = append(series, e)
 	}
-	return viz.LinePlot(title, "step", "ε-MSE loss (log scale)", true, series...)
+	return viz.LinePlot(title, "iteration (optimiser step)", "ε-MSE loss (log scale)", true, series...)
 }
 
 // SaveLossCurve writes LossPlot(title, state) to path.

@@ -72,12 +72,13 @@ func (c *evalCache) save() error {
 }
 
 // Evaluate draws e.Settings.EvalN samples of m with the evaluation sampler (class labels cycling
-// 0..9 for a conditional model, guided with weight w when w > 0) and measures FID, KID, the
+// 0..9 for a conditional model, guided with weight w when w ≠ 0: w = −1 is the unconditional
+// prediction, the assignment's γ = 0) and measures FID, KID, the
 // classifier score and class accuracy, each beside its real-data floor. Results are cached in the
 // run directory (figures-evals.json), keyed by everything that determines them.
 func (e *Env) Evaluate(ctx context.Context, m *Model, w float64) (Eval, error) {
 	o := e.Settings.Eval
-	if w > 0 {
+	if w != 0 {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
 	}
 	return e.EvaluateWith(ctx, m, o, e.Settings.EvalN)

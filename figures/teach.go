@@ -38,7 +38,7 @@ func CoefficientsPlot(title string, s *schedule.Schedule) (*plot.Plot, error) {
 		noise.X, noise.Y = append(noise.X, x), append(noise.Y, s.SqrtOneMinusAlphaBar[t])
 		beta.X, beta.Y = append(beta.X, x), append(beta.Y, s.Beta[t])
 	}
-	return viz.LinePlot(title, "t", "", false, signal, noise, beta)
+	return viz.LinePlot(title, "diffusion step t", "coefficient (dimensionless)", false, signal, noise, beta)
 }
 
 // AlphaBarPlot plots ᾱ_t against t/T for several schedules.
