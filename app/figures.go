@@ -86,7 +86,12 @@ func LossPlot(title string, state training.State) (*plot.Plot, error) {
 		}
 		series = append(series, e)
 	}
-	return viz.LinePlot(title, "step", "ε-MSE loss (log scale)", true, series...)
+	p, err := viz.LinePlot(title, "iteration (optimiser step)", "ε-MSE loss (log scale)", true, series...)
+	if err != nil {
+		return nil, err
+	}
+	p.X.Min, p.X.Max = 0, float64(len(state.Losses))*1.03 // the last epoch's point inside the frame
+	return p, nil
 }
 
 // SaveLossCurve writes LossPlot(title, state) to path.

@@ -1,6 +1,7 @@
 package figures
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,6 +13,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	vgdraw "gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Figure is one PNG figure: what the figures command writes as Name and a notebook displays.
@@ -40,6 +43,37 @@ func plotFigure(name string, p *plot.Plot) (Figure, error) {
 func GridImage(images []float32, n, cols int) (*image.Gray, error) {
 	return viz.Grid(images, n, cols, 2, 2)
 }
+
+// LabeledGrid lays out n images in rows of cols at the scale of GridImage, with labels[k] under
+// image k and the title above (viz.LabeledGrid: wrapped, never clipped).
+func LabeledGrid(images []float32, n, cols int, labels []string, title string) (image.Image, error) {
+	return viz.LabeledGrid(images, n, cols, 2, labels, title)
+}
+
+// DigitLabels labels class-conditional samples with their requested digit ("digit 3"); nil for
+// unconditional samples.
+func DigitLabels(labels []int) []string {
+	if labels == nil {
+		return nil
+	}
+	out := make([]string, len(labels))
+	for i, c := range labels {
+		out[i] = fmt.Sprintf("digit %d", c)
+	}
+	return out
+}
+
+// SamplerLabel describes how samples of m were drawn with o, for titles: o.String(), plus "no
+// guidance (γ=1)" for a conditional model sampled without guidance.
+func SamplerLabel(m *Model, o sampler.Options) string {
+	if m.Model.Conditional() && o.Guidance.Kind == "" {
+		return o.String() + ", no guidance (γ=1)"
+	}
+	return o.String()
+}
+
+// SquareCols is the number of columns of a square-ish grid of n images.
+func SquareCols(n int) int { return int(math.Ceil(math.Sqrt(float64(n)))) }
 
 // SquareGrid lays out up to n images of r in a square-ish grid.
 func SquareGrid(r *sampler.Result, n int) (*image.Gray, error) {
@@ -121,49 +155,75 @@ func addFloorLine(p *plot.Plot, y float64, legend string, pad float64, xs ...[]f
 	return lo, hi, nil
 }
 
-// GuidancePlot plots FID against class accuracy, one point per guidance weight (labelled w=…),
-// with the real-data FID floor.
-func GuidancePlot(title string, evals []Eval) (*plot.Plot, error) {
+// GuidancePlots plots a guidance sweep against the assignment's scale γ = 1 + w: the class
+// accuracy of the samples (left) and their FID, with the real-data floor (right).
+func GuidancePlots(evals []Eval) (accuracy, fidPlot *plot.Plot, err error) {
 	if len(evals) == 0 {
-		return nil, fmt.Errorf("figures: no guidance evaluations to plot")
+		return nil, nil, fmt.Errorf("figures: no guidance evaluations to plot")
 	}
-	s := viz.Series{Name: fmt.Sprintf("%s, N=%d", evals[0].Model, evals[0].N)}
-	var labels []string
+	name := fmt.Sprintf("%s, N=%d", evals[0].Model, evals[0].N)
+	acc, fd := viz.Series{Name: name}, viz.Series{Name: name}
 	for _, v := range evals {
 		if !v.HasAccuracy() {
-			return nil, fmt.Errorf("figures: the guidance evaluation of %s has no class accuracy", v.Model)
+			return nil, nil, fmt.Errorf("figures: the guidance evaluation of %s has no class accuracy", v.Model)
 		}
-		s.X = append(s.X, 100*v.Accuracy)
-		s.Y = append(s.Y, v.FID)
-		labels = append(labels, fmt.Sprintf("w=%g", v.Guidance))
+		g := 1 + v.Guidance
+		acc.X, acc.Y = append(acc.X, g), append(acc.Y, 100*v.Accuracy)
+		fd.X, fd.Y = append(fd.X, g), append(fd.Y, v.FID)
 	}
-	p, err := viz.LinePlot(title, "class accuracy of the samples (%)", "FID (lower is better)", false, s)
-	if err != nil {
+	if accuracy, err = viz.LinePlot("Class accuracy against γ", "guidance scale γ (w = γ − 1)",
+		"samples classified as requested (%)", false, acc); err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := addFloorLine(accuracy, 10, "chance (one class in 10)", 1, acc.X); err != nil {
+		return nil, nil, err
+	}
+	accuracy.Y.Min, accuracy.Y.Max = 0, 135 // room for the legend above 100%
+	accuracy.Legend.Top, accuracy.Legend.Left = true, false
+	if fidPlot, err = viz.LinePlot("FID against γ", "guidance scale γ (w = γ − 1)", "FID vs MNIST test (lower is better)",
+		false, fd); err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := addFloorLine(fidPlot, evals[0].FIDFloor, fmt.Sprintf("real data, N=%d (floor)", evals[0].N), 1, fd.X); err != nil {
+		return nil, nil, err
+	}
+	legendAbove(fidPlot, append([]float64{evals[0].FIDFloor}, fd.Y...))
+	for _, p := range []*plot.Plot{accuracy, fidPlot} {
+		lo, hi := fd.X[0], fd.X[len(fd.X)-1]
+		pad := math.Max(0.5, 0.04*(hi-lo))
+		p.X.Min, p.X.Max = lo-pad, hi+pad
+		p.X.Tick.Marker = valueTicks(fd.X)
+	}
+	return accuracy, fidPlot, nil
+}
+
+// valueTicks labels exactly the given values (the γ of a sweep).
+type valueTicks []float64
+
+// Ticks implements plot.Ticker.
+func (v valueTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, x := range v {
+		if x >= lo && x <= hi {
+			ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprintf("%g", x)})
+		}
+	}
+	return ticks
+}
+
+// sideBySide renders plots in one row, each plotW × plotH, as PNG bytes.
+func sideBySide(plots ...*plot.Plot) ([]byte, error) {
+	c := vgimg.PngCanvas{Canvas: vgimg.New(vg.Length(len(plots))*plotW, plotH)}
+	tiles := vgdraw.Tiles{Rows: 1, Cols: len(plots), PadX: vg.Points(12)}
+	canvases := plot.Align([][]*plot.Plot{plots}, tiles, vgdraw.New(c))
+	for i, p := range plots {
+		p.Draw(canvases[0][i])
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	xys := make(plotter.XYs, len(s.X))
-	for i := range xys {
-		xys[i] = plotter.XY{X: s.X[i], Y: s.Y[i]}
-	}
-	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return nil, err
-	}
-	for i := range l.TextStyle {
-		l.TextStyle[i].XAlign = -0.5
-		l.TextStyle[i].YAlign = 0.4
-		l.TextStyle[i].Font.Size = vg.Points(9)
-	}
-	l.Offset = vg.Point{X: vg.Points(4)}
-	p.Add(l)
-	f := evals[0].FIDFloor
-	xmin, xmax, err := addFloorLine(p, f, fmt.Sprintf("real data FID, N=%d (floor)", evals[0].N), 1, s.X)
-	if err != nil {
-		return nil, err
-	}
-	legendAbove(p, append([]float64{f}, s.Y...))
-	p.X.Max += (xmax - xmin) * 0.15 // room for the labels
-	return p, nil
+	return buf.Bytes(), nil
 }
 
 // legendAbove keeps the legend in the top right corner and extends the y range upwards so that it

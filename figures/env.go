@@ -2,12 +2,14 @@ package figures
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/ddpm-go/ddpm/app"
@@ -15,6 +17,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -120,8 +123,11 @@ type Model struct {
 	// Dir is the run directory (under RunsDir, or the shipped one).
 	Dir     string
 	Shipped bool
-	State   training.State
-	Model   *diffusion.Model
+	// Stale, for a shipped model, says how its recipe differs from today's recipe of the same
+	// name (a model trained before the recipe changed); "" when it matches.
+	Stale string
+	State training.State
+	Model *diffusion.Model
 	// Store holds the inference weights (EMA when the run kept an average).
 	Store *model.Store
 	EMA   bool
@@ -168,10 +174,7 @@ func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Name: name, Recipe: r}
-	shipped := e.ShippedRun(r.Name)
-	if shipped == "" && full.Name != r.Name {
-		shipped = e.ShippedRun(full.Name)
-	}
+	shipped, stale := e.chooseShipped(r, full)
 	if shipped != "" {
 		tr, err := app.LoadTrained(shipped, true)
 		if err != nil {
@@ -181,6 +184,10 @@ func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
 			e.Rel(tr.Checkpoint), tr.State.Recipe.Name, tr.State.Step, tr.EMA)
 		m.Recipe = tr.State.Recipe
 		m.Dir, m.Shipped, m.State, m.Model, m.Store, m.EMA = shipped, true, tr.State, tr.Model, tr.Store, tr.EMA
+		m.Stale = stale
+		if stale != "" {
+			fmt.Fprintf(e.Log, "%s: %s\n", name, stale)
+		}
 	} else {
 		m.Dir = filepath.Join(e.RunsDir, r.Name)
 		res, err := training.Run(ctx, training.Options{Recipe: r, Dir: m.Dir, Resume: true, Backend: e.Backend,
@@ -199,16 +206,80 @@ func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
 	return m, nil
 }
 
+// chooseShipped picks the committed run directory that stands for a model whose recipe is r in
+// this mode (full in full mode): the first of models/<r>, models/<full> and, for the assignment's
+// U-Net, models/<full at width recipe.CPUHidden> whose stored network and schedule are today's
+// recipe of that name. When none matches, the first that exists is used and stale says how it
+// differs. "" when nothing is shipped.
+func (e *Env) chooseShipped(r, full recipe.Recipe) (dir, stale string) {
+	candidates := []recipe.Recipe{r, full}
+	if full.Net.Arch == network.UNet && full.Net.UNet.Hidden != recipe.CPUHidden {
+		name := strings.Replace(full.Name, "assignment1", fmt.Sprintf("assignment1-d%d", recipe.CPUHidden), 1)
+		if cpu, err := recipe.Get(name); err == nil {
+			candidates = append(candidates, cpu)
+		}
+	}
+	first, firstStale := "", ""
+	for _, want := range candidates {
+		d := e.ShippedRun(want.Name)
+		if d == "" {
+			continue
+		}
+		diff := recipeDiff(filepath.Join(d, "recipe.json"), want)
+		if diff == "" {
+			return d, ""
+		}
+		if first == "" {
+			first, firstStale = d, fmt.Sprintf("%s was trained with an older recipe (%s), not today's %s (%s)",
+				e.Rel(d), diff, want.Name, describeNet(want))
+		}
+	}
+	return first, firstStale
+}
+
+// recipeDiff says how the network and schedule stored in a recipe.json differ from want's ("" if
+// they match or the file cannot be read: the checkpoint's own recipe is used either way).
+func recipeDiff(path string, want recipe.Recipe) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var got recipe.Recipe
+	if err := json.Unmarshal(data, &got); err != nil {
+		return ""
+	}
+	if reflect.DeepEqual(got.Net, want.Net) && got.Schedule == want.Schedule {
+		return ""
+	}
+	return describeNet(got)
+}
+
+// describeNet names a recipe's network and schedule, e.g. "U-Net D=16, linear β 0.0001→0.02, T=300".
+func describeNet(r recipe.Recipe) string {
+	net := "ScoreNet"
+	if r.Net.Arch == network.UNet {
+		net = fmt.Sprintf("U-Net D=%d", r.Net.UNet.Hidden)
+	}
+	return net + ", " + r.Schedule.String()
+}
+
 // Epochs returns the number of completed epochs of the model.
 func (m *Model) Epochs() int { return len(m.State.EpochLosses) }
 
 // EpochCheckpoint returns the checkpoint directory written at the end of epoch (1-based), or an
 // error wrapping fs.ErrNotExist when it was not kept.
 func (m *Model) EpochCheckpoint(epoch int) (string, error) {
+	// An exported model keeps its epochs as snapshots (ddpm export --epochs); a run directory keeps
+	// the checkpoint written at the end of the epoch (ddpm train --keep).
+	snapshot := filepath.Join(m.Dir, app.EpochsDir, app.EpochDirName(epoch))
+	if dir, _, err := ckpt.Resolve(snapshot); err == nil {
+		return dir, nil
+	}
 	step := int64(epoch) * int64(m.State.StepsPerEpoch)
 	dir := filepath.Join(m.Dir, training.CheckpointsDir, ckpt.StepDirName(step))
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
-		return "", fmt.Errorf("%s: no checkpoint of epoch %d (step %d) in %s: %w", m.Recipe.Name, epoch, step, dir, fs.ErrNotExist)
+		return "", fmt.Errorf("%s: no weights of epoch %d: neither %s (ddpm export --epochs) nor the checkpoint of step %d in %s: %w",
+			m.Recipe.Name, epoch, snapshot, step, dir, fs.ErrNotExist)
 	}
 	return dir, nil
 }

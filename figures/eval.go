@@ -68,16 +68,21 @@ func (c *evalCache) save() error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
+		return err
+	}
 	return atomicfile.WriteBytes(c.path, append(data, '\n'))
 }
 
 // Evaluate draws e.Settings.EvalN samples of m with the evaluation sampler (class labels cycling
-// 0..9 for a conditional model, guided with weight w when w > 0) and measures FID, KID, the
+// 0..9 for a conditional model, guided with weight w when w ≠ 0: w = −1 is the unconditional
+// prediction, the assignment's γ = 0) and measures FID, KID, the
 // classifier score and class accuracy, each beside its real-data floor. Results are cached in the
-// run directory (figures-evals.json), keyed by everything that determines them.
+// run directory (figures-evals.json; for a shipped model, in RunsDir/shipped/<recipe name>), keyed
+// by everything that determines them.
 func (e *Env) Evaluate(ctx context.Context, m *Model, w float64) (Eval, error) {
 	o := e.Settings.Eval
-	if w > 0 {
+	if w != 0 {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
 	}
 	return e.EvaluateWith(ctx, m, o, e.Settings.EvalN)
@@ -91,7 +96,12 @@ func (e *Env) EvaluateWith(ctx context.Context, m *Model, o sampler.Options, n i
 		return Eval{}, fmt.Errorf("%w: %v", ErrNoEvaluation, err)
 	}
 	key := fmt.Sprintf("%s|step=%d|n=%d|%s|seed=%d|%s", m.Recipe.Name, m.State.Step, n, o.String(), o.Seed, ref.Tool())
-	cache := loadEvalCache(m.Dir)
+	cacheDir := m.Dir
+	if m.Shipped { // shipped directories are read-only material: their evaluations are cached under RunsDir
+		cacheDir = filepath.Join(e.RunsDir, "shipped", m.Recipe.Name)
+		key += fmt.Sprintf("|%s|params=%d", describeNet(m.Recipe), m.Parameters())
+	}
+	cache := loadEvalCache(cacheDir)
 	cacheable := o.Guidance.Kind != "classifier" // the key does not identify the classifier's weights
 	if v, ok := cache.entries[key]; ok && cacheable {
 		return v, nil
@@ -112,7 +122,7 @@ func (e *Env) EvaluateWith(ctx context.Context, m *Model, o sampler.Options, n i
 	}
 	v.Seconds = time.Since(start).Seconds()
 	cache.entries[key] = v
-	if !m.Shipped && cacheable { // shipped directories are read-only material
+	if cacheable {
 		if err := cache.save(); err != nil {
 			fmt.Fprintf(e.Log, "warning: evaluation not cached: %v\n", err)
 		}

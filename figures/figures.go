@@ -57,17 +57,26 @@ func (e *Env) NoisingFigure(ctx context.Context) (Figure, error) {
 	if err != nil {
 		return Figure{}, err
 	}
-	img, err := GridImage(xt, 10*len(ts), len(ts))
+	labels := make([]string, 0, 10*len(ts))
+	for range 10 {
+		for _, t := range ts {
+			labels = append(labels, fmt.Sprintf("t=%d", t))
+		}
+	}
+	title := fmt.Sprintf("Forward process q(x_t | x_0), %s: rows digits 0–9 (the first of each class in the training set), "+
+		"the same noise ε along a row", r.Schedule)
+	img, err := LabeledGrid(xt, 10*len(ts), len(ts), labels, title)
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(FileNoising, fmt.Sprintf("forward process q(x_t|x_0), %s: rows digits 0–9, columns t = %s",
-		r.Schedule, joinInts(ts)), img)
+	return imageFigure(FileNoising, title, img)
 }
 
-// LossFigure plots the training loss of a model.
+// LossFigure plots the training loss of a model against the iteration (the assignment's "batch
+// loss" curve, with the epoch means).
 func (e *Env) LossFigure(m *Model, name string) (Figure, error) {
-	p, err := LossPlot(fmt.Sprintf("training loss: %s (%d steps)", m.Recipe.Name, m.State.Step), m.State)
+	p, err := LossPlot(fmt.Sprintf("Batch loss: %s (%d iterations of batch %d)", m.Recipe.Name, m.State.Step,
+		m.Recipe.Train.BatchSize), m.State)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -82,30 +91,33 @@ func (e *Env) SamplesFigure(ctx context.Context, m *Model, name string) (Figure,
 	if err != nil {
 		return Figure{}, err
 	}
-	img, err := SquareGrid(res, n)
+	title := fmt.Sprintf("%d samples of %s after %d epochs (%s, seed %d)", n, m.Recipe.Name, m.Epochs(),
+		SamplerLabel(m, e.Settings.Sample), e.Settings.Sample.Seed)
+	img, err := LabeledGrid(res.Images, n, SquareCols(n), DigitLabels(res.Labels), title)
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(name, fmt.Sprintf("%d samples of %s (%s, seed %d)", n, m.Recipe.Name, e.Settings.Sample.String(),
-		e.Settings.Sample.Seed), img)
+	return imageFigure(name, title, img)
 }
 
 // ClassGridFigure draws the 10×10 class-conditional grid: row c holds ten samples of class c,
 // column j starts from the same noise in every row; guided with weight w (0: plain conditional).
 func (e *Env) ClassGridFigure(ctx context.Context, m *Model, name string, w float64) (Figure, error) {
 	o := e.Settings.Sample
-	if w > 0 {
+	if w != 0 {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
 	}
 	res, err := app.ClassGrid(ctx, m.Sampler, o, 10, e.Log)
 	if err != nil {
 		return Figure{}, err
 	}
-	img, err := GridImage(res.Images, res.N, 10)
+	title := fmt.Sprintf("%s after %d epochs: one row per class 0–9, column j from the same noise x_T in every row "+
+		"(%s, seed %d)", m.Recipe.Name, m.Epochs(), SamplerLabel(m, o), o.Seed)
+	img, err := LabeledGrid(res.Images, res.N, 10, DigitLabels(res.Labels), title)
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(name, fmt.Sprintf("%s: one row per class 0–9 (%s, seed %d)", m.Recipe.Name, o.String(), o.Seed), img)
+	return imageFigure(name, title, img)
 }
 
 // TrajectoryFigure records a reverse chain of 6 images (classes 0..5 for a conditional model):
@@ -118,26 +130,27 @@ func (e *Env) TrajectoryFigure(ctx context.Context, m *Model, name string) (Figu
 	if err != nil {
 		return Figure{}, err
 	}
-	img, err := TrajectoryImage(res, 6, true, "")
+	title := fmt.Sprintf("Reverse process of %s (%s, seed %d): for each of 6 chains, x_t (upper row) and the "+
+		"network's x̂_0 (lower row), from noise (left) to the sample (right)", m.Recipe.Name, SamplerLabel(m, o), o.Seed)
+	if m.Model.Conditional() {
+		title += ", digits 0–5"
+	}
+	img, err := TrajectoryImage(res, 6, true, title)
 	if err != nil {
 		return Figure{}, err
 	}
-	ts := make([]int, len(res.Frames))
-	for i, f := range res.Frames {
-		ts[i] = f.Step
-	}
-	return imageFigure(name, fmt.Sprintf("denoising trajectory of %s (%s): x_t and predicted x̂_0 at t = %s",
-		m.Recipe.Name, o.String(), joinInts(ts)), img)
+	return imageFigure(name, title, img)
 }
 
 // GuidanceSamplesFigure draws one row of the ten classes for each weight of the guidance sweep,
 // every row from the same noise.
 func (e *Env) GuidanceSamplesFigure(ctx context.Context, m *Model, name string) (Figure, error) {
 	var cells []float32
+	var tiles []string
 	labels := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	for _, w := range e.Settings.GuidanceSweep {
 		o := e.Settings.Sample
-		if w > 0 {
+		if w != 0 {
 			o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
 		}
 		res, err := e.Sample(ctx, m, 10, labels, o)
@@ -145,13 +158,22 @@ func (e *Env) GuidanceSamplesFigure(ctx context.Context, m *Model, name string) 
 			return Figure{}, err
 		}
 		cells = append(cells, res.Images...)
+		for _, c := range labels {
+			tiles = append(tiles, fmt.Sprintf("γ=%g: %d", 1+w, c))
+		}
 	}
-	img, err := GridImage(cells, len(cells)/Pixels, 10)
+	gammas := make([]float64, len(e.Settings.GuidanceSweep))
+	for i, w := range e.Settings.GuidanceSweep {
+		gammas[i] = 1 + w
+	}
+	title := fmt.Sprintf("%s after %d epochs: one row per guidance scale γ = %s (w = γ−1), requested digit under "+
+		"each sample, every row from the same noise (%s, seed %d)", m.Recipe.Name, m.Epochs(), joinFloats(gammas),
+		e.Settings.Sample.String(), e.Settings.Sample.Seed)
+	img, err := LabeledGrid(cells, len(cells)/Pixels, 10, tiles, title)
 	if err != nil {
 		return Figure{}, err
 	}
-	return imageFigure(name, fmt.Sprintf("%s: one row per guidance weight w = %s (classes 0–9, %s)", m.Recipe.Name,
-		joinFloats(e.Settings.GuidanceSweep), e.Settings.Sample.String()), img)
+	return imageFigure(name, title, img)
 }
 
 // EpochFigures plots FID and KID against the epoch for the given per-epoch evaluations.
@@ -181,17 +203,17 @@ func EpochFigures(evals ...[]Eval) ([]Figure, error) {
 	return []Figure{f1, f2}, err
 }
 
-// GuidanceFigure plots the guidance sweep: FID against class accuracy.
+// GuidanceFigure plots the guidance sweep against the assignment's scale γ: class accuracy and
+// FID side by side.
 func GuidanceFigure(evals []Eval) (Figure, error) {
-	var title string
-	if len(evals) > 0 {
-		title = fmt.Sprintf("guidance sweep: FID vs class accuracy (%s)", evals[0].Sampler)
-	}
-	p, err := GuidancePlot(title, evals)
+	acc, fd, err := GuidancePlots(evals)
 	if err != nil {
 		return Figure{}, err
 	}
-	return plotFigure(FileGuidanceSweep, p)
+	how, _, _ := strings.Cut(evals[0].Sampler, ", CFG")
+	data, err := sideBySide(acc, fd)
+	return Figure{Name: FileGuidanceSweep, PNG: data, Title: fmt.Sprintf("guidance sweep of %s: class accuracy and FID "+
+		"against γ (N=%d each, %s)", evals[0].Model, evals[0].N, how)}, err
 }
 
 // Generate computes every report figure of the Env's mode and writes them to out (created if

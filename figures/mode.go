@@ -65,7 +65,7 @@ func ModeFrom(notebookSetting string) Mode {
 // Names of the models of the notebooks and figures (seed recipes of package recipe, plus one
 // experiment).
 const (
-	Assignment1     = "assignment1"      // seed 000: unconditional, T = 1000, linear β 1e-4→0.02
+	Assignment1     = "assignment1"      // seed 000: the assignment's U-Net, T = 300, linear β 1e-4→0.02
 	Assignment1Cond = "assignment1-cond" // seed 000: class-conditional with label dropout 0.1
 	ScoreNet        = "scorenet"         // seed 003: T = 200, linear β 1e-4→0.1
 	ScoreNetCosine  = "scorenet-cosine"  // seed 003 with the cosine schedule (test notebook)
@@ -147,8 +147,11 @@ type Settings struct {
 	// Guidance is the classifier-free guidance weight w of the class-conditional grid, in this
 	// project's convention ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅) (w = 4 is the course's scale 5).
 	Guidance float64
-	// GuidanceSweep lists the weights of the guidance experiment.
+	// GuidanceSweep lists the weights w of the guidance experiment: the assignment's scales
+	// GuidanceGammas (w = γ − 1).
 	GuidanceSweep []float64
+	// EpochGrids lists the epochs whose samples the assignment shows (OriginalEpochs).
+	EpochGrids []int
 	// TrajectoryFrames is the number of recorded steps of a denoising trajectory.
 	TrajectoryFrames int
 }
@@ -163,12 +166,22 @@ func SettingsFor(mode Mode) Settings {
 		s.Sample = sampler.Options{Method: "ddpm", Variance: diffusion.BetaVariance, ClipX0: true, Seed: 1}
 		s.Eval = sampler.Options{Method: "ddim", Steps: 100, Eta: 0, ClipX0: true, Seed: 1001}
 		s.EvalN = 1000
-		s.GuidanceSweep = []float64{0, 1, 2, 4, 6, 9}
 	default:
 		s.Sample = sampler.Options{Method: "ddim", Steps: 20, Eta: 0, ClipX0: true, Seed: 1}
 		s.Eval = sampler.Options{Method: "ddim", Steps: 10, Eta: 0, ClipX0: true, Seed: 1001}
 		s.EvalN = 200
-		s.GuidanceSweep = []float64{0, 2, 4}
 	}
+	for _, g := range GuidanceGammas {
+		s.GuidanceSweep = append(s.GuidanceSweep, g-1)
+	}
+	s.EpochGrids = OriginalEpochs
 	return s
 }
+
+// GuidanceGammas are the guidance scales γ of the assignment's experiment (§3.4), in its
+// convention ε̂ = ε(x,t,∅) + γ·(ε(x,t,y) − ε(x,t,∅)): γ = 0 is the unconditional model, γ = 1 the
+// plain conditional one, γ = 5 the assignment's default. This library's weight is w = γ − 1.
+var GuidanceGammas = []float64{0, 1, 5, 7, 10, 15}
+
+// OriginalEpochs are the epochs after which the assignment shows samples (§2.3 and §3.3).
+var OriginalEpochs = []int{1, 5, 10, 15, 20}

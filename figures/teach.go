@@ -18,6 +18,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 )
 
 // Helpers of the teaching notebooks: schedule plots, the time embedding, sampler comparisons.
@@ -38,7 +39,13 @@ func CoefficientsPlot(title string, s *schedule.Schedule) (*plot.Plot, error) {
 		noise.X, noise.Y = append(noise.X, x), append(noise.Y, s.SqrtOneMinusAlphaBar[t])
 		beta.X, beta.Y = append(beta.X, x), append(beta.Y, s.Beta[t])
 	}
-	return viz.LinePlot(title, "t", "", false, signal, noise, beta)
+	p, err := viz.LinePlot(title, "diffusion step t", "coefficient (dimensionless)", false, signal, noise, beta)
+	if err != nil {
+		return nil, err
+	}
+	legendAbove(p, append(append(slices.Clone(signal.Y), noise.Y...), beta.Y...))
+	p.X.Min, p.X.Max = 0, float64(s.T)*1.02
+	return p, nil
 }
 
 // AlphaBarPlot plots ᾱ_t against t/T for several schedules.
@@ -52,7 +59,17 @@ func AlphaBarPlot(title string, scheds ...NamedSchedule) (*plot.Plot, error) {
 		}
 		series = append(series, s)
 	}
-	return viz.LinePlot(title, "t / T", "ᾱ_t", false, series...)
+	p, err := viz.LinePlot(title, "t / T (fraction of the chain)", "ᾱ_t (share of x_0's variance kept)", false, series...)
+	if err != nil {
+		return nil, err
+	}
+	var ys []float64
+	for _, s := range series {
+		ys = append(ys, s.Y...)
+	}
+	legendAbove(p, ys)
+	p.X.Min, p.X.Max = -0.02, 1.02
+	return p, nil
 }
 
 // PlotPNG renders a plot at the size of the figures.
@@ -108,23 +125,6 @@ func SortColumnsByFrequency(values []float32, rows, cols int) []float32 {
 		}
 	}
 	return out
-}
-
-// Heatmap draws rows×cols values in [−1, 1] as gray pixels (black −1, white 1), each a
-// scaleX×scaleY block.
-func Heatmap(values []float32, rows, cols, scaleX, scaleY int) *image.Gray {
-	img := image.NewGray(image.Rect(0, 0, cols*scaleX, rows*scaleY))
-	for r := range rows {
-		for c := range cols {
-			g := viz.ToGray(values[r*cols+c])
-			for y := range scaleY {
-				for x := range scaleX {
-					img.SetGray(c*scaleX+x, r*scaleY+y, color.Gray{Y: g})
-				}
-			}
-		}
-	}
-	return img
 }
 
 // Normalize rescales values linearly so that their largest magnitude is 1 (for showing noise
@@ -197,11 +197,62 @@ func SamplerComparisonPlot(title string, runs []SamplerRun) (*plot.Plot, error) 
 			series = append(series, s)
 		}
 	}
-	p, err := viz.LinePlot(title, "network evaluations per image (log scale)", "FID", false, series...)
+	p, err := viz.LinePlot(title, "network evaluations per image (log scale)", "FID vs MNIST test (lower is better)", false, series...)
 	if err != nil {
 		return nil, err
 	}
+	var xs, ys []float64
+	for _, s := range series {
+		xs, ys = append(xs, s.X...), append(ys, s.Y...)
+	}
+	if len(runs) > 0 && runs[0].Eval.N > 0 {
+		floor := runs[0].Eval.FIDFloor
+		if _, _, err := addFloorLine(p, floor, fmt.Sprintf("real data, N=%d (floor)", runs[0].Eval.N), 1, xs); err != nil {
+			return nil, err
+		}
+		ys = append(ys, floor)
+	}
+	legendAbove(p, ys) // pads the y range: no point on the frame
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Min, p.X.Max = slices.Min(xs)/1.3, slices.Max(xs)*1.3
 	return p, nil
+}
+
+// EmbeddingPlot draws a rows×cols matrix of values in [−1, 1] (e.g. a time embedding: row i is
+// t = i+1, one column per feature) as a grey heat map with titled axes: black −1, white +1.
+func EmbeddingPlot(title, xLabel, yLabel string, values []float32, rows, cols int) (*plot.Plot, error) {
+	if len(values) != rows*cols || rows < 1 || cols < 1 {
+		return nil, fmt.Errorf("figures: %d values for a %d×%d matrix", len(values), rows, cols)
+	}
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
+	h := plotter.NewHeatMap(matrix{values, rows, cols}, greys(64))
+	h.Min, h.Max = -1, 1
+	p.Add(h)
+	p.X.Min, p.X.Max = 0.5, float64(cols)+0.5
+	p.Y.Min, p.Y.Max = 0.5, float64(rows)+0.5
+	return p, nil
+}
+
+// matrix is a row-major rows×cols matrix as a plotter.GridXYZ: column c at x = c+1, row r at y = r+1.
+type matrix struct {
+	v          []float32
+	rows, cols int
+}
+
+func (m matrix) Dims() (c, r int)   { return m.cols, m.rows }
+func (m matrix) Z(c, r int) float64 { return float64(m.v[r*m.cols+c]) }
+func (m matrix) X(c int) float64    { return float64(c + 1) }
+func (m matrix) Y(r int) float64    { return float64(r + 1) }
+
+// greys is a palette of n greys from black to white.
+type greys int
+
+func (g greys) Colors() []color.Color {
+	out := make([]color.Color, int(g))
+	for i := range out {
+		out[i] = color.Gray{Y: uint8(255 * i / (int(g) - 1))}
+	}
+	return out
 }

@@ -26,10 +26,10 @@ ROOT=$(pwd)
 # Notebooks in dependency order (later ones reuse the models the earlier ones trained in runs/<mode>/)
 # and the minimum number of PNG outputs each must have.
 declare -A EXPECTED_PNG=(
-  [Assignment1_Neural_Graphics.ipynb]=9
+  [Assignment1_Neural_Graphics.ipynb]=14
   [DDPM.ipynb]=7
   [Forward_Reverse_Interactive.ipynb]=4
-  [test_Assignment1_Neural_Graphics.ipynb]=9
+  [test_Assignment1_Neural_Graphics.ipynb]=7
 )
 ORDER=(Assignment1_Neural_Graphics.ipynb DDPM.ipynb Forward_Reverse_Interactive.ipynb test_Assignment1_Neural_Graphics.ipynb)
 

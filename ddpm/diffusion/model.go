@@ -59,12 +59,23 @@ func (m *Model) Loss(scope *model.Scope, x0, labels, rngState *Node, pUncond flo
 		if pUncond > 0 {
 			var u *Node
 			_, u = RandomUniform(rngState, shapes.Make(dtypes.Float32, batch))
-			null := Scalar(x0.Graph(), dtypes.Int32, m.Net.NullClass())
-			labels = Where(LessThan(u, Scalar(x0.Graph(), dtypes.Float32, pUncond)), BroadcastToShape(null, labels.Shape()), labels)
+			labels = DropLabels(labels, u, pUncond, m.Net.NullClass())
 		}
 	} else {
 		labels = nil
 	}
 	epsHat := m.Epsilon(scope, xt, t, labels)
 	return ReduceAllMean(Square(Sub(epsHat, eps)))
+}
+
+// DropLabels is the label dropout of classifier-free guidance training (the assignment's
+// Algorithm 3): label i becomes the "no class" token null where u_i < pUncond, with u_i ~ U[0, 1)
+// drawn per example, so each label is dropped with probability pUncond, independently.
+//
+//   - labels: [B] int32; u: [B] float32 in [0, 1)
+//   - output: [B] int32
+func DropLabels(labels, u *Node, pUncond float64, null int) *Node {
+	g := labels.Graph()
+	nullT := BroadcastToShape(Scalar(g, dtypes.Int32, null), labels.Shape())
+	return Where(LessThan(u, Scalar(g, dtypes.Float32, pUncond)), nullT, labels)
 }

@@ -73,7 +73,12 @@ func (s *Sampler) epsilon(scope *model.Scope, x, t, labels *Node, g Guidance) *N
 	null := BroadcastToDims(Scalar(x.Graph(), dtypes.Int32, m.Net.NullClass()), b)
 	both := m.Epsilon(scope, Concatenate([]*Node{x, x}, 0), Concatenate([]*Node{t, t}, 0),
 		Concatenate([]*Node{labels, null}, 0))
-	cond := Slice(both, AxisRange(0, b))
-	uncond := Slice(both, AxisRange(b, 2*b))
-	return Sub(MulScalar(cond, 1+g.Scale), MulScalar(uncond, g.Scale))
+	return Guide(Slice(both, AxisRange(0, b)), Slice(both, AxisRange(b, 2*b)), g.Scale)
+}
+
+// Guide combines the conditional and unconditional noise predictions of classifier-free guidance
+// with weight w: ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅), which is the assignment's
+// ε(x,t,∅) + γ·(ε(x,t,y) − ε(x,t,∅)) with γ = 1 + w (Guidance.Gamma).
+func Guide(cond, uncond *Node, w float64) *Node {
+	return Sub(MulScalar(cond, 1+w), MulScalar(uncond, w))
 }

@@ -65,8 +65,37 @@ func LinePlot(title, xLabel, yLabel string, logY bool, series ...Series) (*plot.
 			p.Add(pts)
 		}
 	}
+	pad(p, logY, series)
 	p.Legend.Top = true
 	return p, nil
+}
+
+// pad widens the axes 4% beyond the data (×1.1 on a log scale), so that no point sits on the frame
+// where it would be cut in half.
+func pad(p *plot.Plot, logY bool, series []Series) {
+	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for i := range s.X {
+			xlo, xhi = math.Min(xlo, s.X[i]), math.Max(xhi, s.X[i])
+			ylo, yhi = math.Min(ylo, s.Y[i]), math.Max(yhi, s.Y[i])
+		}
+	}
+	if math.IsInf(xlo, 0) {
+		return
+	}
+	widen := func(lo, hi float64) (float64, float64) {
+		r := hi - lo
+		if r == 0 {
+			r = math.Max(math.Abs(hi), 1)
+		}
+		return lo - 0.04*r, hi + 0.04*r
+	}
+	p.X.Min, p.X.Max = widen(xlo, xhi)
+	if logY {
+		p.Y.Min, p.Y.Max = ylo/1.1, yhi*1.1
+	} else {
+		p.Y.Min, p.Y.Max = widen(ylo, yhi)
+	}
 }
 
 // PlotPNG renders a plot to PNG bytes, w×h points (gonum/plot renders PNG at 96 dpi).

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
 )
 
 func TestGridLayoutAndGray(t *testing.T) {
@@ -112,5 +117,37 @@ func TestLabeledGrid(t *testing.T) {
 	p2, _ := EncodePNG(again)
 	if string(p1) != string(p2) {
 		t.Error("not deterministic")
+	}
+}
+
+// TestLabeledGridClipsNothing checks that a title longer than the grid is wrapped (the image gets
+// taller, not cut) and that a label wider than its tile widens the columns.
+func TestLabeledGridClipsNothing(t *testing.T) {
+	images := make([]float32, 2*Side*Side)
+	short, err := LabeledGrid(images, 2, 2, 2, []string{"a", "b"}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := "class-conditional samples after 20 epochs of assignment1-d16-cond (DDPM, all T steps, σ²=beta, no clipping, γ=5)"
+	wrapped, err := LabeledGrid(images, 2, 2, 2, []string{"a", "b"}, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrapped.Bounds().Dx() != short.Bounds().Dx() || wrapped.Bounds().Dy() < short.Bounds().Dy()+3*10 {
+		t.Errorf("a long title on a narrow grid: %v (short title: %v); want the same width and several more lines",
+			wrapped.Bounds(), short.Bounds())
+	}
+	s := text.Style{Font: font.From(plot.DefaultFont, 12), Handler: plot.DefaultTextHandler}
+	for _, line := range wrap(s, long, 120) {
+		if float64(s.Width(line)) > 120 && strings.Contains(line, " ") {
+			t.Errorf("line %q is wider than 120 points", line)
+		}
+	}
+	wide, err := LabeledGrid(images, 2, 2, 2, []string{"a very long label indeed", "b"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide.Bounds().Dx() <= short.Bounds().Dx() {
+		t.Errorf("a label wider than its tile did not widen the grid: %v", wide.Bounds())
 	}
 }
