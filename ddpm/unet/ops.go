@@ -127,8 +127,12 @@ func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) 
 	return o.addBias(y, layers.ConvTransposeBias(scope, g, cout, k))
 }
 
-// bnGELU is BN → GELU, the tail of every op but FC and Flatten.
+// bnGELU is BN → GELU, the tail of every op but FC and Flatten: channels-first, one op with a
+// hand-written gradient in training (layers.BatchNormGeluCF).
 func (o Ops) bnGELU(scope *model.Scope, x *Node) *Node {
+	if o.ChannelsFirst {
+		return layers.BatchNormGeluCF(scope.In("bn"), x)
+	}
 	return activation.Gelu(layers.BatchNorm(scope.In("bn"), x, o.channelAxis()))
 }
 
