@@ -12,10 +12,15 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// BatchNormGeluCF computes GELU(BatchNorm(y)) on channels-first activations y [C, B, spatial...]:
-// the U-Net's "BN → GELU" tail, with the variables and semantics of BatchNorm (channel axis 0)
-// followed by the exact GELU. In training mode it is one op with a hand-written gradient; in
-// inference mode (running averages) it is BatchNorm then GELU, unchanged.
+// BatchNormGeluCF computes GELU(BatchNorm(y + bias)) on channels-first activations y [C, B,
+// spatial...] with bias [C] (or nil): the U-Net's "convolution bias, BN, GELU" tail, with the
+// variables and semantics of BatchNorm (channel axis 0) followed by the exact GELU. In training
+// mode it is one op with a hand-written gradient; in inference mode (running averages) it is the
+// bias, BatchNorm then GELU, unchanged.
+//
+// In training the bias is cancelled by the batch mean: it only moves the running mean, and its
+// gradient is exactly zero (autodiff through y + bias gives round-off), so y + bias is never
+// computed.
 //
 // How the training op is computed, for the Go backend's sake (see GroupNormSwishCF for the costs
 // of its ops): with y seen as the matrix [C, N], N = B·H·W,
@@ -30,16 +35,24 @@ import (
 // z = 0) and φ(z) = exp(−z²/2)/√(2π), whose scaled arguments −z/2 and z/√(2π) are more rows of
 // the same matrix product; then the BatchNorm backward dy = A·dz + E·y + F (per-channel E, F from
 // Σdz and Σdz·y, dot products again) is one more product [diag(A) | diag(E) | F]·[dz; y; 1].
-func BatchNormGeluCF(scope *model.Scope, y *Node) *Node {
-	if y.Rank() < 2 {
-		exceptions.Panicf("BatchNormGeluCF: want y [C, B, spatial...], got %s", y.Shape())
+func BatchNormGeluCF(scope *model.Scope, y, bias *Node) *Node {
+	if y.Rank() < 2 || (bias != nil && (bias.Rank() != 1 || bias.Shape().Dim(0) != y.Shape().Dim(0))) {
+		exceptions.Panicf("BatchNormGeluCF: want y [C, B, spatial...] and bias [C] or nil, got %s and %v", y.Shape(), bias)
 	}
 	g := y.Graph()
-	if !scope.IsTraining(g) {
-		return activation.Gelu(BatchNorm(scope, y, 0))
-	}
 	dims := y.Shape().Dimensions
 	c := dims[0]
+	if !scope.IsTraining(g) {
+		if bias != nil {
+			perChannel := make([]int, len(dims)) // [C, 1, 1, ...]
+			for i := range perChannel {
+				perChannel[i] = 1
+			}
+			perChannel[0] = c
+			y = Add(y, Reshape(bias, perChannel...))
+		}
+		return activation.Gelu(BatchNorm(scope, y, 0))
+	}
 	n := y.Shape().Size() / c
 	if n < 2 {
 		exceptions.Panicf("BatchNormGeluCF: training needs more than one value per channel, got y %s", y.Shape())
@@ -59,6 +72,9 @@ func BatchNormGeluCF(scope *model.Scope, y *Node) *Node {
 	// Running averages, as BatchNorm: running ← (1−m)·running + m·batch, the variance unbiased.
 	m := BatchNormMomentum
 	mean := ConvertDType(StopGradient(st.mean), st.dtype)
+	if bias != nil {
+		mean = Add(mean, StopGradient(bias))
+	}
 	variance := ConvertDType(StopGradient(st.variance), st.dtype)
 	runMean.SetNodeValue(Add(MulScalar(runMean.NodeValue(g), 1-m), MulScalar(mean, m)))
 	unbiased := MulScalar(variance, float64(n)/float64(n-1))

@@ -11,9 +11,9 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// TestBatchNormGeluCF compares the fused training op with BatchNorm then GELU differentiated by
-// GoMLX's autodiff: output, gradients of y, gamma and beta, and the updated running averages;
-// then both in inference mode. The last case normalises some values to exactly zero, where
+// TestBatchNormGeluCF compares the fused training op with bias, BatchNorm then GELU differentiated
+// by GoMLX's autodiff: output, gradients of y, gamma and beta (the bias's is zero: it is cancelled
+// by the batch mean), and the updated running averages; then both in inference mode. The last case normalises some values to exactly zero, where
 // GELU(z)/z is replaced by Φ(0) = ½.
 func TestBatchNormGeluCF(t *testing.T) {
 	backend := goBackend(t)
@@ -29,27 +29,28 @@ func TestBatchNormGeluCF(t *testing.T) {
 				y[i] = 2*y[i] + 0.7 // a non-zero mean, as after a convolution with a bias
 			}
 			r := randomSlice(rng, n)
-			gamma, beta := randomSlice(rng, c.c), randomSlice(rng, c.c)
-			if c.y != nil { // mean 0 and beta 0: z = 0 exactly where y = 0
-				y, beta = c.y, make([]float32, c.c)
+			gamma, beta, bias := randomSlice(rng, c.c), randomSlice(rng, c.c), randomSlice(rng, c.c)
+			if c.y != nil { // mean 0, bias and beta 0: z = 0 exactly where y = 0
+				y, beta, bias = c.y, make([]float32, c.c), make([]float32, c.c)
 			}
 			inputs := []any{
 				tensors.FromFlatDataAndDimensions(y, c.c, c.b, c.h, c.w),
 				tensors.FromFlatDataAndDimensions(r, c.c, c.b, c.h, c.w),
+				tensors.FromFlatDataAndDimensions(bias, c.c),
 			}
 			var stores [2]*model.Store
-			build := func(fused bool) func(*model.Scope, *Node, *Node) []*Node {
-				return func(scope *model.Scope, y, r *Node) []*Node {
+			build := func(fused bool) func(*model.Scope, *Node, *Node, *Node) []*Node {
+				return func(scope *model.Scope, y, r, bias *Node) []*Node {
 					g := y.Graph()
 					scope.Store().SetTraining(g, true)
 					gammaV, betaV := GroupNormParams(scope, g, c.c)
 					var out *Node
 					if fused {
-						out = BatchNormGeluCF(scope, y)
+						out = BatchNormGeluCF(scope, y, bias)
 					} else {
-						out = activation.Gelu(BatchNorm(scope, y, 0))
+						out = reference(scope, y, bias)
 					}
-					grads := Gradient(ReduceAllSum(Mul(out, r)), y, gammaV, betaV)
+					grads := Gradient(ReduceAllSum(Mul(out, r)), y, gammaV, betaV, bias)
 					return append([]*Node{out}, grads...)
 				}
 			}
@@ -63,7 +64,7 @@ func TestBatchNormGeluCF(t *testing.T) {
 				}
 				results[i] = outs
 			}
-			for i, what := range []string{"output", "dy", "dgamma", "dbeta"} {
+			for i, what := range []string{"output", "dy", "dgamma", "dbeta", "dbias"} {
 				assertClose(t, what, tensors.MustCopyFlatData[float32](results[1][i]),
 					tensors.MustCopyFlatData[float32](results[0][i]), 2e-5)
 			}
@@ -72,13 +73,13 @@ func TestBatchNormGeluCF(t *testing.T) {
 			}
 			// Inference mode (same running averages): the same graph as BatchNorm then GELU, bit for bit.
 			infer := func(s *model.Store, fused bool) []float32 {
-				out, err := model.CallOnce(backend, s, func(scope *model.Scope, y *Node) *Node {
+				out, err := model.CallOnce(backend, s, func(scope *model.Scope, y, bias *Node) *Node {
 					scope.Store().SetTraining(y.Graph(), false)
 					if fused {
-						return BatchNormGeluCF(scope, y)
+						return BatchNormGeluCF(scope, y, bias)
 					}
-					return activation.Gelu(BatchNorm(scope, y, 0))
-				}, inputs[0])
+					return reference(scope, y, bias)
+				}, inputs[0], inputs[2])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -87,6 +88,12 @@ func TestBatchNormGeluCF(t *testing.T) {
 			assertClose(t, "inference output", infer(stores[0], true), infer(stores[0], false), 0)
 		})
 	}
+}
+
+// reference is the bias, BatchNorm and GELU as separate ops, as the U-Net computed them before.
+func reference(scope *model.Scope, y, bias *Node) *Node {
+	c := y.Shape().Dim(0)
+	return activation.Gelu(BatchNorm(scope, Add(y, Reshape(bias, c, 1, 1, 1)), 0))
 }
 
 func setParams(t *testing.T, s *model.Store, gamma, beta []float32) {

@@ -88,27 +88,36 @@ func (o Ops) pad(x *Node, p int) *Node {
 // Conv2D is a k×k convolution with stride s, padding p and a bias: variables "weights" [k, k,
 // Cin, Cout] and "biases" [Cout] under scope.
 func (o Ops) Conv2D(scope *model.Scope, x *Node, cout, k, s, p int) *Node {
+	return o.addBias(o.conv2D(scope, x, cout, k, s, p))
+}
+
+// conv2D is Conv2D without adding the bias: it returns the convolution and the bias.
+func (o Ops) conv2D(scope *model.Scope, x *Node, cout, k, s, p int) (y, bias *Node) {
 	g, cin := x.Graph(), o.Channels(x)
 	kernel := layers.ConvKernel(scope, g, cin, cout, k)
-	var y *Node
 	if o.ChannelsFirst {
 		y = layers.ConvCF(o.pad(x, p), kernel, s, layers.Natural, layers.Natural)
 	} else {
 		y = layers.Conv2D(o.pad(x, p), kernel, s, o.Formulation)
 	}
-	return o.addBias(y, layers.ConvBias(scope, g, cin, cout, k))
+	return y, layers.ConvBias(scope, g, cin, cout, k)
 }
 
 // ConvTranspose2D is PyTorch's ConvTranspose2d(Cin, Cout, k, s, p) with a bias, on the channel
 // concatenation of xs (never materialised channels-first): the transposed convolution without
 // padding, cropped by p on every side. Variables "weights" [k, k, Cin, Cout] and "biases" [Cout].
 func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) *Node {
+	return o.addBias(o.convTranspose2D(scope, xs, cout, k, s, p))
+}
+
+// convTranspose2D is ConvTranspose2D without adding the bias: it returns the transposed
+// convolution and the bias.
+func (o Ops) convTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) (y, bias *Node) {
 	g, cin := xs[0].Graph(), 0
 	for _, x := range xs {
 		cin += o.Channels(x)
 	}
 	kernel := layers.ConvTransposeKernel(scope, g, cin, cout, k)
-	var y *Node
 	if o.ChannelsFirst {
 		y = layers.ConvTransposeCF(xs, kernel, s, 0, layers.Natural, layers.Natural)
 	} else {
@@ -124,33 +133,37 @@ func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) 
 		specs[ah], specs[aw] = AxisRange(p, h-p), AxisRange(p, w-p)
 		y = Slice(y, specs...)
 	}
-	return o.addBias(y, layers.ConvTransposeBias(scope, g, cout, k))
+	return y, layers.ConvTransposeBias(scope, g, cout, k)
 }
 
-// bnGELU is BN → GELU, the tail of every op but FC and Flatten: channels-first, one op with a
-// hand-written gradient in training (layers.BatchNormGeluCF).
-func (o Ops) bnGELU(scope *model.Scope, x *Node) *Node {
+// bnGELU is (+ bias) → BN → GELU, the tail of every op but FC and Flatten, on a convolution's
+// output y and bias: channels-first, one op with a hand-written gradient in training
+// (layers.BatchNormGeluCF, where the bias only moves the running mean).
+func (o Ops) bnGELU(scope *model.Scope, y, bias *Node) *Node {
 	if o.ChannelsFirst {
-		return layers.BatchNormGeluCF(scope.In("bn"), x)
+		return layers.BatchNormGeluCF(scope.In("bn"), y, bias)
 	}
-	return activation.Gelu(layers.BatchNorm(scope.In("bn"), x, o.channelAxis()))
+	return activation.Gelu(layers.BatchNorm(scope.In("bn"), o.addBias(y, bias), o.channelAxis()))
 }
 
 // Conv is Conv2D(3, 1, 1) → BN → GELU: [N, H, W, in] → [N, H, W, out].
 func (o Ops) Conv(scope *model.Scope, x *Node, out int) *Node {
-	return o.bnGELU(scope, o.Conv2D(scope.In("conv"), x, out, 3, 1, 1))
+	y, bias := o.conv2D(scope.In("conv"), x, out, 3, 1, 1)
+	return o.bnGELU(scope, y, bias)
 }
 
 // DownConv is Conv2D(3, 2, 1) → BN → GELU: [N, H, W, in] → [N, H/2, W/2, out] (28 → 14 → 7).
 func (o Ops) DownConv(scope *model.Scope, x *Node, out int) *Node {
-	return o.bnGELU(scope, o.Conv2D(scope.In("conv"), x, out, 3, 2, 1))
+	y, bias := o.conv2D(scope.In("conv"), x, out, 3, 2, 1)
+	return o.bnGELU(scope, y, bias)
 }
 
 // UpConv is ConvTranspose2D(k, 2, (k−2)/2) → BN → GELU on the concatenation of xs:
 // [N, H, W, in] → [N, 2H, 2W, out]. The assignment specifies k = 4 (padding 1); its published
 // solution used k = 2 (padding 0).
 func (o Ops) UpConv(scope *model.Scope, xs []*Node, out, k int) *Node {
-	return o.bnGELU(scope, o.ConvTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2))
+	y, bias := o.convTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2)
+	return o.bnGELU(scope, y, bias)
 }
 
 // Flatten is AvgPool(7) → GELU: [N, 7, 7, C] → [N, 1, 1, C].
@@ -164,7 +177,8 @@ func (o Ops) Flatten(x *Node) *Node {
 
 // Unflatten is ConvTranspose2D(7, 7, 0) → BN → GELU: [N, 1, 1, C] → [N, 7, 7, C].
 func (o Ops) Unflatten(scope *model.Scope, x *Node) *Node {
-	return o.bnGELU(scope, o.ConvTranspose2D(scope.In("tconv"), []*Node{x}, o.Channels(x), 7, 7, 0))
+	y, bias := o.convTranspose2D(scope.In("tconv"), []*Node{x}, o.Channels(x), 7, 7, 0)
+	return o.bnGELU(scope, y, bias)
 }
 
 // FC is Linear → GELU: [N, in] → [N, out].
