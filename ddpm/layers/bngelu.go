@@ -8,7 +8,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/initializer"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
@@ -58,9 +57,7 @@ func BatchNormGeluCF(scope *model.Scope, y, bias *Node) *Node {
 		exceptions.Panicf("BatchNormGeluCF: training needs more than one value per channel, got y %s", y.Shape())
 	}
 	gamma, beta := GroupNormParams(scope, g, c)
-	vec := shapes.Make(dtypes.Float32, c)
-	runMean := scope.WithInitializer(initializer.Zero).VariableWithShape("running_mean", vec).SetTrainable(false)
-	runVar := scope.WithInitializer(initializer.One).VariableWithShape("running_var", vec).SetTrainable(false)
+	runMean, runVar := batchNormRunning(scope, c)
 
 	st := &bnGelu{c: c, n: n, dtype: y.DType()}
 	out := CustomGradient([]*Node{y, gamma, beta}, func(in []*Node) *Node {

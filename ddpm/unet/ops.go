@@ -88,13 +88,20 @@ func (o Ops) pad(x *Node, p int) *Node {
 // Conv2D is a k×k convolution with stride s, padding p and a bias: variables "weights" [k, k,
 // Cin, Cout] and "biases" [Cout] under scope.
 func (o Ops) Conv2D(scope *model.Scope, x *Node, cout, k, s, p int) *Node {
-	return o.addBias(o.conv2D(scope, x, cout, k, s, p))
+	return o.addBias(o.conv2D(scope, x, cout, k, s, p, nil))
 }
 
-// conv2D is Conv2D without adding the bias: it returns the convolution and the bias.
-func (o Ops) conv2D(scope *model.Scope, x *Node, cout, k, s, p int) (y, bias *Node) {
+// kernelFold transforms a kernel [k, k, Cin, Cout] before a convolution uses it (nil: unchanged).
+type kernelFold func(kernel *Node) *Node
+
+// conv2D is Conv2D without adding the bias: it returns the convolution with the kernel passed
+// through fold, and the bias.
+func (o Ops) conv2D(scope *model.Scope, x *Node, cout, k, s, p int, fold kernelFold) (y, bias *Node) {
 	g, cin := x.Graph(), o.Channels(x)
 	kernel := layers.ConvKernel(scope, g, cin, cout, k)
+	if fold != nil {
+		kernel = fold(kernel)
+	}
 	if o.ChannelsFirst {
 		y = layers.ConvCF(o.pad(x, p), kernel, s, layers.Natural, layers.Natural)
 	} else {
@@ -107,17 +114,20 @@ func (o Ops) conv2D(scope *model.Scope, x *Node, cout, k, s, p int) (y, bias *No
 // concatenation of xs (never materialised channels-first): the transposed convolution without
 // padding, cropped by p on every side. Variables "weights" [k, k, Cin, Cout] and "biases" [Cout].
 func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) *Node {
-	return o.addBias(o.convTranspose2D(scope, xs, cout, k, s, p))
+	return o.addBias(o.convTranspose2D(scope, xs, cout, k, s, p, nil))
 }
 
 // convTranspose2D is ConvTranspose2D without adding the bias: it returns the transposed
-// convolution and the bias.
-func (o Ops) convTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) (y, bias *Node) {
+// convolution with the kernel passed through fold, and the bias.
+func (o Ops) convTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int, fold kernelFold) (y, bias *Node) {
 	g, cin := xs[0].Graph(), 0
 	for _, x := range xs {
 		cin += o.Channels(x)
 	}
 	kernel := layers.ConvTransposeKernel(scope, g, cin, cout, k)
+	if fold != nil {
+		kernel = fold(kernel)
+	}
 	if o.ChannelsFirst {
 		y = layers.ConvTransposeCF(xs, kernel, s, 0, layers.Natural, layers.Natural)
 	} else {
@@ -136,34 +146,52 @@ func (o Ops) convTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) 
 	return y, layers.ConvTransposeBias(scope, g, cout, k)
 }
 
-// bnGELU is (+ bias) → BN → GELU, the tail of every op but FC and Flatten, on a convolution's
-// output y and bias: channels-first, one op with a hand-written gradient in training
-// (layers.BatchNormGeluCF, where the bias only moves the running mean).
-func (o Ops) bnGELU(scope *model.Scope, y, bias *Node) *Node {
-	if o.ChannelsFirst {
-		return layers.BatchNormGeluCF(scope.In("bn"), y, bias)
+// convBNGELU is a convolution (+ bias) → BN → GELU, the tail of every op but FC and Flatten;
+// conv builds the convolution with its kernel passed through fold and returns it with its bias.
+// Channels-first, in training, BN and GELU are one op with a hand-written gradient
+// (layers.BatchNormGeluCF, where the bias only moves the running mean); in inference, BN's
+// per-channel scale A is folded into the kernel and the rest into one offset,
+// GELU(conv(x; A·kernel) + A·(bias − running_mean) + beta), which saves two passes over the
+// activation.
+func (o Ops) convBNGELU(scope *model.Scope, g *Graph, cout int, conv func(fold kernelFold) (y, bias *Node)) *Node {
+	bn := scope.In("bn")
+	switch {
+	case !o.ChannelsFirst:
+		y, bias := conv(nil)
+		return activation.Gelu(layers.BatchNorm(bn, o.addBias(y, bias), o.channelAxis()))
+	case bn.IsTraining(g):
+		y, bias := conv(nil)
+		return layers.BatchNormGeluCF(bn, y, bias)
 	}
-	return activation.Gelu(layers.BatchNorm(scope.In("bn"), o.addBias(y, bias), o.channelAxis()))
+	var scale, offset *Node
+	y, bias := conv(func(kernel *Node) *Node {
+		scale, offset = layers.BatchNormInference(bn, g, cout)
+		return Mul(kernel, Reshape(scale, 1, 1, 1, cout))
+	})
+	return activation.Gelu(o.addBias(y, Add(offset, Mul(scale, bias))))
 }
 
 // Conv is Conv2D(3, 1, 1) → BN → GELU: [N, H, W, in] → [N, H, W, out].
 func (o Ops) Conv(scope *model.Scope, x *Node, out int) *Node {
-	y, bias := o.conv2D(scope.In("conv"), x, out, 3, 1, 1)
-	return o.bnGELU(scope, y, bias)
+	return o.convBNGELU(scope, x.Graph(), out, func(fold kernelFold) (*Node, *Node) {
+		return o.conv2D(scope.In("conv"), x, out, 3, 1, 1, fold)
+	})
 }
 
 // DownConv is Conv2D(3, 2, 1) → BN → GELU: [N, H, W, in] → [N, H/2, W/2, out] (28 → 14 → 7).
 func (o Ops) DownConv(scope *model.Scope, x *Node, out int) *Node {
-	y, bias := o.conv2D(scope.In("conv"), x, out, 3, 2, 1)
-	return o.bnGELU(scope, y, bias)
+	return o.convBNGELU(scope, x.Graph(), out, func(fold kernelFold) (*Node, *Node) {
+		return o.conv2D(scope.In("conv"), x, out, 3, 2, 1, fold)
+	})
 }
 
 // UpConv is ConvTranspose2D(k, 2, (k−2)/2) → BN → GELU on the concatenation of xs:
 // [N, H, W, in] → [N, 2H, 2W, out]. The assignment specifies k = 4 (padding 1); its published
 // solution used k = 2 (padding 0).
 func (o Ops) UpConv(scope *model.Scope, xs []*Node, out, k int) *Node {
-	y, bias := o.convTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2)
-	return o.bnGELU(scope, y, bias)
+	return o.convBNGELU(scope, xs[0].Graph(), out, func(fold kernelFold) (*Node, *Node) {
+		return o.convTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2, fold)
+	})
 }
 
 // Flatten is AvgPool(7) → GELU: [N, 7, 7, C] → [N, 1, 1, C].
@@ -177,8 +205,10 @@ func (o Ops) Flatten(x *Node) *Node {
 
 // Unflatten is ConvTranspose2D(7, 7, 0) → BN → GELU: [N, 1, 1, C] → [N, 7, 7, C].
 func (o Ops) Unflatten(scope *model.Scope, x *Node) *Node {
-	y, bias := o.convTranspose2D(scope.In("tconv"), []*Node{x}, o.Channels(x), 7, 7, 0)
-	return o.bnGELU(scope, y, bias)
+	c := o.Channels(x)
+	return o.convBNGELU(scope, x.Graph(), c, func(fold kernelFold) (*Node, *Node) {
+		return o.convTranspose2D(scope.In("tconv"), []*Node{x}, c, 7, 7, 0, fold)
+	})
 }
 
 // FC is Linear → GELU: [N, in] → [N, out].
