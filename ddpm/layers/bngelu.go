@@ -22,18 +22,20 @@ import (
 // computed.
 //
 // How the training op is computed, for the Go backend's sake (see GroupNormSwishCF for the costs
-// of its ops): with y seen as the matrix [C, N], N = B·H·W,
+// of its ops; a broadcasting per-channel op costs ~2 ns per element there, a same-shape or scalar
+// one ~0.3, a batched product with a two-element contraction ~0.4): with y seen as [C, 1, N],
+// N = B·H·W,
 //
 //   - statistics: Σy and Σy² per channel as dot products (against a row of ones, and a batched
 //     y·y), then mean and biased variance in float64 (E[y²] − E[y]²);
-//   - z = A·y + S per channel (A = gamma/σ, S = beta − A·mean) as one matrix product
-//     [diag(A) | S]·[y; 1], which runs on all cores, instead of broadcasting ops on one;
-//   - GELU(z) = z·Φ(z) with GoMLX's fused GELU (also on all cores).
+//   - z = A·y + S per channel (A = gamma/σ, S = beta − A·mean) as a batched product of [A, S]
+//     with [y; 1] (affineRows), instead of broadcasting ops;
+//   - GELU(z) = z·Φ(z) with GoMLX's fused GELU (on all cores).
 //
 // The gradient reuses z and GELU(z): dGELU/dz = Φ(z) + z·φ(z) with Φ(z) = GELU(z)/z (½ where
-// z = 0) and φ(z) = exp(−z²/2)/√(2π), whose scaled arguments −z/2 and z/√(2π) are more rows of
-// the same matrix product; then the BatchNorm backward dy = A·dz + E·y + F (per-channel E, F from
-// Σdz and Σdz·y, dot products again) is one more product [diag(A) | diag(E) | F]·[dz; y; 1].
+// z = 0, instead of recomputing Erf) and φ(z) = exp(−z²/2)/√(2π); then the BatchNorm backward
+// dy = A·dz + E·y + F with per-channel E, F from Σdz and Σdz·y (dot products again), as batched
+// products with dz and [y; 1].
 func BatchNormGeluCF(scope *model.Scope, y, bias *Node) *Node {
 	if y.Rank() < 2 || (bias != nil && (bias.Rank() != 1 || bias.Shape().Dim(0) != y.Shape().Dim(0))) {
 		exceptions.Panicf("BatchNormGeluCF: want y [C, B, spatial...] and bias [C] or nil, got %s and %v", y.Shape(), bias)
@@ -63,7 +65,7 @@ func BatchNormGeluCF(scope *model.Scope, y, bias *Node) *Node {
 	out := CustomGradient([]*Node{y, gamma, beta}, func(in []*Node) *Node {
 		return Reshape(st.forward(in[0], in[1], in[2]), dims...)
 	}, func(v *Node) []*Node {
-		dy, dGamma, dBeta := st.backward(Reshape(v, c, n))
+		dy, dGamma, dBeta := st.backward(Reshape(v, c, 1, n))
 		return []*Node{Reshape(dy, dims...), dGamma, dBeta}
 	})
 	// Running averages, as BatchNorm: running ← (1−m)·running + m·batch, the variance unbiased.
@@ -84,77 +86,59 @@ type bnGelu struct {
 	c, n  int
 	dtype dtypes.DType
 
-	y, yOnes       *Node // [C, N] and [C+1, N]: y, and y with a row of ones
-	z, gelu        *Node // [C, N]
+	y3, yOnes      *Node // [C, 1, N] and [C, 2, N]: y, and y with a row of ones per channel
+	z, gelu        *Node // [C, 1, N]
 	mean, variance *Node // float64 [C], biased variance
 	rstd, scale    *Node // float64 [C]: 1/σ and A = gamma/σ
-	offset         *Node // float64 [C]: S = beta − A·mean
 }
 
-// rowSums returns Σ over the last axis of x [C, N] as float64 [C].
+// rowSums returns Σ over the last axis of x [C, 1, N] as float64 [C].
 func (st *bnGelu) rowSums(x *Node) *Node {
-	ones := Ones(x.Graph(), shapes.Make(st.dtype, st.n))
-	return ConvertDType(Dot(x, ones).General([]int{1}, nil, []int{0}, nil), dtypes.Float64)
-}
-
-// rowDots returns Σ over the last axis of x·y (both [C, N]) as float64 [C].
-func (st *bnGelu) rowDots(x, y *Node) *Node {
-	x3, y3 := Reshape(x, st.c, 1, st.n), Reshape(y, st.c, 1, st.n)
-	s := Dot(x3, y3).General([]int{2}, []int{0}, []int{2}, []int{0}) // [C, 1, 1]
+	ones := Ones(x.Graph(), shapes.Make(st.dtype, 1, st.n))
+	s := Dot(x, ones).General([]int{2}, nil, []int{1}, nil) // [C, 1, 1]
 	return ConvertDType(Reshape(s, st.c), dtypes.Float64)
 }
 
-// diag returns the float64 vector v [C] as the diagonal matrix [C, C] of st.dtype.
-func (st *bnGelu) diag(v *Node) *Node {
-	row := BroadcastToDims(InsertAxes(v, 0), st.c, st.c)
-	return ConvertDType(Where(Diagonal(v.Graph(), st.c), row, ZerosLike(row)), st.dtype)
+// rowDots returns Σ over the last axis of x·y (both [C, 1, N]) as float64 [C].
+func (st *bnGelu) rowDots(x, y *Node) *Node {
+	s := Dot(x, y).General([]int{2}, []int{0}, []int{2}, []int{0}) // [C, 1, 1]
+	return ConvertDType(Reshape(s, st.c), dtypes.Float64)
 }
 
-// column returns the float64 vector v [C] as the column [C, 1] of st.dtype.
-func (st *bnGelu) column(v *Node) *Node { return ConvertDType(InsertAxes(v, -1), st.dtype) }
+// perChannel turns a float64 [C] coefficient into [C, 1, 1] of st.dtype.
+func (st *bnGelu) perChannel(v *Node) *Node { return ConvertDType(Reshape(v, st.c, 1, 1), st.dtype) }
 
 func (st *bnGelu) forward(y, gamma, beta *Node) *Node {
-	g := y.Graph()
 	n := float64(st.n)
-	ym := Reshape(y, st.c, st.n)
-	st.mean = DivScalar(st.rowSums(ym), n)
-	st.variance = Max(Sub(DivScalar(st.rowDots(ym, ym), n), Square(st.mean)), ZerosLike(st.mean))
+	st.y3 = Reshape(y, st.c, 1, st.n)
+	st.mean = DivScalar(st.rowSums(st.y3), n)
+	st.variance = Max(Sub(DivScalar(st.rowDots(st.y3, st.y3), n), Square(st.mean)), ZerosLike(st.mean))
 	st.rstd = Div(OnesLike(st.variance), Sqrt(AddScalar(st.variance, BatchNormEpsilon)))
 	st.scale = Mul(ConvertDType(gamma, dtypes.Float64), st.rstd)
-	st.offset = Sub(ConvertDType(beta, dtypes.Float64), Mul(st.scale, st.mean))
-	st.y = ym
-	st.yOnes = Concatenate([]*Node{ym, Ones(g, shapes.Make(st.dtype, 1, st.n))}, 0)
-	st.z = st.affine(1)
+	offset := Sub(ConvertDType(beta, dtypes.Float64), Mul(st.scale, st.mean))
+	st.yOnes = Concatenate([]*Node{st.y3, OnesLike(st.y3)}, 1)
+	st.z = affineRows(st.perChannel(st.scale), st.perChannel(offset), st.yOnes)
 	st.gelu = activation.Gelu(st.z)
 	return st.gelu
 }
 
-// affine returns k·(A·y + S) [C, N] for the per-channel A = st.scale and S = st.offset, as the
-// product [diag(k·A) | k·S]·[y; 1].
-func (st *bnGelu) affine(k float64) *Node {
-	coef := Concatenate([]*Node{st.diag(MulScalar(st.scale, k)), st.column(MulScalar(st.offset, k))}, 1)
-	return Dot(coef, st.yOnes).General([]int{1}, nil, []int{0}, nil)
-}
-
-// backward returns the gradients of y ([C, N]), gamma and beta from v = dL/d(output) [C, N].
+// backward returns the gradients of y ([C, 1, N]), gamma and beta from v = dL/d(output) [C, 1, N].
 func (st *bnGelu) backward(v *Node) (dy, dGamma, dBeta *Node) {
 	g := v.Graph()
 	n := float64(st.n)
-	// dGELU/dz = Φ(z) + z·φ(z): Φ = GELU(z)/z (½ at z = 0), z·φ(z) = (z/√(2π))·exp((−z/2)·z).
-	half := Scalar(g, st.dtype, 0.5)
-	zero := ZerosLike(st.z)
-	phi := Where(Equal(st.z, zero), BroadcastToShape(half, st.z.Shape()), Div(st.gelu, st.z))
-	e := Exp(Mul(st.affine(-0.5), st.z))
-	dz := Mul(v, Add(phi, Mul(st.affine(1/math.Sqrt(2*math.Pi)), e)))
+	// dGELU/dz = Φ(z) + z·φ(z): Φ = GELU(z)/z (½ at z = 0), z·φ(z) = z·exp(−z²/2)/√(2π).
+	half := BroadcastToShape(Scalar(g, st.dtype, 0.5), st.z.Shape())
+	phi := Where(Equal(st.z, ZerosLike(st.z)), half, Div(st.gelu, st.z))
+	zPhi := MulScalar(Mul(st.z, Exp(Mul(MulScalar(st.z, -0.5), st.z))), 1/math.Sqrt(2*math.Pi))
+	dz := Mul(v, Add(phi, zPhi))
 	// BatchNorm backward with ẑ = (y − mean)·rstd: Σdz·ẑ = rstd·(Σdz·y − mean·Σdz).
 	sDz := st.rowSums(dz)
-	sDzZhat := Mul(st.rstd, Sub(st.rowDots(dz, st.y), Mul(st.mean, sDz)))
+	sDzZhat := Mul(st.rstd, Sub(st.rowDots(dz, st.y3), Mul(st.mean, sDz)))
 	dGamma = ConvertDType(sDzZhat, st.dtype)
 	dBeta = ConvertDType(sDz, st.dtype)
 	// dy = A·(dz − Σdz/n − ẑ·Σ(dz·ẑ)/n) = A·dz + E·y + F.
-	coefY := Neg(DivScalar(Mul(Mul(st.scale, st.rstd), sDzZhat), n))                         // E
-	coefConst := Sub(Neg(DivScalar(Mul(st.scale, sDz), n)), Mul(coefY, st.mean))             // F
-	coef := Concatenate([]*Node{st.diag(st.scale), st.diag(coefY), st.column(coefConst)}, 1) // [C, 2C+1]
-	dy = Dot(coef, Concatenate([]*Node{dz, st.yOnes}, 0)).General([]int{1}, nil, []int{0}, nil)
+	coefY := Neg(DivScalar(Mul(Mul(st.scale, st.rstd), sDzZhat), n))             // E
+	coefConst := Sub(Neg(DivScalar(Mul(st.scale, sDz), n)), Mul(coefY, st.mean)) // F
+	dy = Add(scaleRows(st.perChannel(st.scale), dz), affineRows(st.perChannel(coefY), st.perChannel(coefConst), st.yOnes))
 	return dy, dGamma, dBeta
 }
