@@ -77,7 +77,7 @@ func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
 //
 // Forward: transposedConvCF of x with the taps kernel[ky, kx]ᵀ. Backward from v:
 // patches of v P = im2col(v) [k·k·Cout, N]; dx_i = kernel_i as [Cin_i, k·k·Cout] times P;
-// dkernel = P·xᵀ [k·k·Cout, Cin], transposed to the kernel's layout.
+// dkernel = P·xᵀ [k·k·Cout, Cin], the gradient of the transposed kernel [k, k, Cout, Cin].
 func ConvTransposeCF(xs []*Node, kernel *Node, stride, outputPadding int, in, out Grid) *Node {
 	k, cin, cout := kernel.Shape().Dim(0), kernel.Shape().Dim(2), kernel.Shape().Dim(3)
 	_, b, h, w := gridDims(xs[0], in)
@@ -94,33 +94,39 @@ func ConvTransposeCF(xs []*Node, kernel *Node, stride, outputPadding int, in, ou
 	}
 	ho, wo := (h-1)*stride+k+outputPadding, (w-1)*stride+k+outputPadding
 	n := b * h * w
-	var x, kernelIn *Node
-	inputs := append([]*Node{kernel}, xs...)
+	// The kernel enters the custom gradient in the layout of the forward products, [k, k, Cout,
+	// Cin], and the backward pass's [Cin_i, k·k·Cout] rows are cut from it outside: these layout
+	// changes are computed once per step even when a network is built for several sub-batches
+	// (InBatchChunks: the backend merges identical ops), and autodiff transposes the summed
+	// kernel gradient back once, instead of three transposes per sub-batch.
+	kernelT := TransposeAllAxes(kernel, 0, 1, 3, 2)
+	kRows := StopGradient(Reshape(TransposeAllAxes(kernelT, 3, 0, 1, 2), cin, k*k*cout))
+	rows := make([]*Node, len(xs)) // kernel rows of each input: [Cin_i, k·k·Cout]
+	start := 0
+	for i, xi := range xs {
+		ci := xi.Shape().Dim(0)
+		rows[i] = kRows
+		if len(xs) > 1 {
+			rows[i] = Slice(kRows, AxisRange(start, start+ci))
+		}
+		start += ci
+	}
+	var x *Node
+	inputs := append([]*Node{kernelT}, xs...)
 	return CustomGradient(inputs, func(inputs []*Node) *Node {
-		kernelIn = inputs[0]
 		x = inputs[1]
 		if len(inputs) > 2 {
 			x = Concatenate(inputs[1:], 0) // [Cin, B, ...]
 		}
-		return transposedConvCF(x, in, out, kernelTaps(kernelIn, true), k, stride, ho, wo)
+		return transposedConvCF(x, in, out, kernelTaps(inputs[0], false), k, stride, ho, wo)
 	}, func(v *Node) []*Node {
 		// (ho-k)/stride+1 = h since outputPadding < stride: the patches of v are [k·k·Cout, N].
 		p := im2colCF(v, out, in, k, stride)
 		dKernel := Dot(p, Reshape(x, cin, n)).General([]int{1}, nil, []int{1}, nil) // [k·k·Cout, Cin]
-		dKernel = TransposeAllAxes(Reshape(dKernel, k, k, cout, cin), 0, 1, 3, 2)
-		// kernel as [Cin, k·k·Cout]; each input takes its rows.
-		kRows := Reshape(TransposeAllAxes(kernelIn, 2, 0, 1, 3), cin, k*k*cout)
-		grads := []*Node{dKernel}
-		start := 0
-		for _, xi := range xs {
-			ci := xi.Shape().Dim(0)
-			rows := kRows
-			if len(xs) > 1 {
-				rows = Slice(kRows, AxisRange(start, start+ci))
-			}
-			dxi := Dot(rows, p).General([]int{1}, nil, []int{0}, nil) // [Cin_i, N]
+		grads := []*Node{Reshape(dKernel, k, k, cout, cin)}
+		for i, xi := range xs {
+			dxi := Dot(rows[i], p).General([]int{1}, nil, []int{0}, nil) // [Cin_i, N]
 			grads = append(grads, Reshape(dxi, xi.Shape().Dimensions...))
-			start += ci
 		}
 		return grads
 	})
