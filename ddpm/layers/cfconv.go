@@ -47,6 +47,20 @@ func kernelRowsCF(kernel *Node) *Node {
 // Backward from v [Cout, N]: dkernel = P·vᵀ ([k·k·Cin, Cout], the kernel's own layout) and
 // dx = the transposed convolution of v (transposedConvCF).
 func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
+	return convCF(x, kernel, nil, stride, in, out)
+}
+
+// ConvBiasCF is ConvCF plus a bias [Cout] added to every pixel, inside the product: the patches
+// get a row of ones and the kernel rows a column with the bias, which costs next to nothing where
+// a broadcasting Add would be another pass over the output.
+func ConvBiasCF(x, kernel, bias *Node, stride int, in, out Grid) *Node {
+	if bias == nil || bias.Rank() != 1 || bias.Shape().Dim(0) != kernel.Shape().Dim(3) {
+		exceptions.Panicf("ConvBiasCF: want a bias [Cout=%d], got %v", kernel.Shape().Dim(3), bias)
+	}
+	return convCF(x, kernel, bias, stride, in, out)
+}
+
+func convCF(x, kernel, bias *Node, stride int, in, out Grid) *Node {
 	k, cin, cout := kernel.Shape().Dim(0), kernel.Shape().Dim(2), kernel.Shape().Dim(3)
 	c, b, h, w := gridDims(x, in)
 	if c != cin || kernel.Shape().Dim(1) != k || stride < 1 || h < k || w < k {
@@ -54,16 +68,29 @@ func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
 			x.Shape(), c, h, w, kernel.Shape(), stride)
 	}
 	ho, wo := (h-k)/stride+1, (w-k)/stride+1
+	inputs := []*Node{x, kernel}
+	if bias != nil {
+		inputs = append(inputs, bias)
+	}
 	var patches, kernelIn *Node
-	return CustomGradient([]*Node{x, kernel}, func(inputs []*Node) *Node {
-		patches, kernelIn = im2colCF(inputs[0], in, out, k, stride), inputs[1]
-		y := Dot(kernelRowsCF(kernelIn), patches).General([]int{1}, nil, []int{0}, nil) // [Cout, N]
+	return CustomGradient(inputs, func(inputs []*Node) *Node {
+		patches, kernelIn = im2col(inputs[0], in, out, k, stride, bias != nil), inputs[1]
+		rows := kernelRowsCF(kernelIn)
+		if bias != nil {
+			rows = Concatenate([]*Node{rows, Reshape(inputs[2], cout, 1)}, 1) // [Cout, k·k·Cin+1]
+		}
+		y := Dot(rows, patches).General([]int{1}, nil, []int{0}, nil) // [Cout, N]
 		return Reshape(y, gridShape(out, cout, b, ho, wo)...)
 	}, func(v *Node) []*Node {
 		vm := Reshape(v, cout, b*ho*wo)
-		dKernel := Dot(patches, vm).General([]int{1}, nil, []int{1}, nil) // [k·k·Cin, Cout]
+		dKernel := Dot(patches, vm).General([]int{1}, nil, []int{1}, nil) // [k·k·Cin(+1), Cout]
 		dx := transposedConvCF(v, out, in, kernelTaps(kernelIn, false), k, stride, h, w)
-		return []*Node{dx, Reshape(dKernel, k, k, cin, cout)}
+		if bias == nil {
+			return []*Node{dx, Reshape(dKernel, k, k, cin, cout)}
+		}
+		dBias := Reshape(Slice(dKernel, AxisElem(k*k*cin)), cout)
+		dKernel = Slice(dKernel, AxisRange(0, k*k*cin))
+		return []*Node{dx, Reshape(dKernel, k, k, cin, cout), dBias}
 	})
 }
 
