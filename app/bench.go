@@ -37,6 +37,10 @@ type BenchRow struct {
 	MinMS         float64 `json:"min_ms"`
 	ImagesPerSec  float64 `json:"images_per_sec"`
 	FirstCallSecs float64 `json:"first_call_seconds"` // includes graph build and compilation
+	// CPUMS is the process's CPU time (user + system, all threads) per step, averaged over the
+	// timed steps: on a machine shared with other jobs it varies less than the wall time, and
+	// CPUMS / MedianMS says how many cores the step kept busy.
+	CPUMS float64 `json:"cpu_ms"`
 }
 
 // Bench times the ε-prediction train step (forward, loss, backward, Adam update; the same step
@@ -68,8 +72,8 @@ func Bench(b compute.Backend, c BenchConfig, log io.Writer) ([]BenchRow, error) 
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(log, "%-36s batch %4d: median %8.1f ms  (%.0f images/s; first call %.1fs)\n",
-			row.What, row.Batch, row.MedianMS, row.ImagesPerSec, row.FirstCallSecs)
+		fmt.Fprintf(log, "%-36s batch %4d: median %8.1f ms  (%.0f images/s; %.0f CPU-ms per step; first call %.1fs)\n",
+			row.What, row.Batch, row.MedianMS, row.ImagesPerSec, row.CPUMS, row.FirstCallSecs)
 		rows = append(rows, row)
 	}
 
@@ -113,7 +117,7 @@ func Bench(b compute.Backend, c BenchConfig, log io.Writer) ([]BenchRow, error) 
 	_ = tensors.MustCopyFlatData[float32](x)
 	// A chain of steps without host round trips, synchronised once at the end (on an asynchronous
 	// accelerator a single call returns before the work is done): the mean step time.
-	start = time.Now()
+	start, cpuStart := time.Now(), processCPUTime()
 	for range c.Steps {
 		if err := call(); err != nil {
 			return nil, err
@@ -121,10 +125,11 @@ func Bench(b compute.Backend, c BenchConfig, log io.Writer) ([]BenchRow, error) 
 	}
 	_ = tensors.MustCopyFlatData[float32](x)
 	row.MedianMS = float64(time.Since(start).Microseconds()) / 1000 / float64(c.Steps)
+	row.CPUMS = (processCPUTime() - cpuStart).Seconds() * 1000 / float64(c.Steps)
 	row.MinMS = row.MedianMS
 	row.ImagesPerSec = float64(batch) / (row.MedianMS / 1000)
-	fmt.Fprintf(log, "%-36s batch %4d: mean %10.1f ms  (%.0f images/s per step; first call %.1fs)\n",
-		row.What, row.Batch, row.MedianMS, row.ImagesPerSec, row.FirstCallSecs)
+	fmt.Fprintf(log, "%-36s batch %4d: mean %10.1f ms  (%.0f images/s per step; %.0f CPU-ms per step; first call %.1fs)\n",
+		row.What, row.Batch, row.MedianMS, row.ImagesPerSec, row.CPUMS, row.FirstCallSecs)
 	return append(rows, row), nil
 }
 
@@ -140,6 +145,7 @@ func timeIt(what string, batch int, c BenchConfig, step func() error) (BenchRow,
 		}
 	}
 	times := make([]float64, c.Steps)
+	cpuStart := processCPUTime()
 	for i := range times {
 		s := time.Now()
 		if err := step(); err != nil {
@@ -147,6 +153,7 @@ func timeIt(what string, batch int, c BenchConfig, step func() error) (BenchRow,
 		}
 		times[i] = float64(time.Since(s).Microseconds()) / 1000
 	}
+	row.CPUMS = (processCPUTime() - cpuStart).Seconds() * 1000 / float64(c.Steps)
 	slices.Sort(times)
 	row.MedianMS, row.MinMS = times[len(times)/2], times[0]
 	row.ImagesPerSec = float64(batch) / (row.MedianMS / 1000)

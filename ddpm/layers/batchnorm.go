@@ -40,9 +40,7 @@ func BatchNorm(scope *model.Scope, x *Node, channelAxis int) *Node {
 		expand = func(v *Node) *Node { return Reshape(v, c, 1, 1, 1) }
 	}
 	gamma, beta := GroupNormParams(scope, g, c)
-	vec := shapes.Make(dtypes.Float32, c)
-	runMean := scope.WithInitializer(initializer.Zero).VariableWithShape("running_mean", vec).SetTrainable(false)
-	runVar := scope.WithInitializer(initializer.One).VariableWithShape("running_var", vec).SetTrainable(false)
+	runMean, runVar := batchNormRunning(scope, c)
 	var mean, variance *Node
 	if scope.IsTraining(g) {
 		n := x.Shape().Size() / c
@@ -61,6 +59,25 @@ func BatchNorm(scope *model.Scope, x *Node, channelAxis int) *Node {
 	scale := Div(gamma, Sqrt(AddScalar(variance, BatchNormEpsilon))) // [C]
 	shift := Sub(beta, Mul(mean, scale))
 	return Add(Mul(x, expand(scale)), expand(shift))
+}
+
+// batchNormRunning returns BatchNorm's running averages: "running_mean" [C] (init 0) and
+// "running_var" [C] (init 1), not trainable.
+func batchNormRunning(scope *model.Scope, c int) (runMean, runVar *model.Variable) {
+	vec := shapes.Make(dtypes.Float32, c)
+	runMean = scope.WithInitializer(initializer.Zero).VariableWithShape("running_mean", vec).SetTrainable(false)
+	runVar = scope.WithInitializer(initializer.One).VariableWithShape("running_var", vec).SetTrainable(false)
+	return
+}
+
+// BatchNormInference returns BatchNorm's inference mode as a per-channel affine map
+// BatchNorm(x) = scale·x + offset [C]: scale = gamma/√(running_var + ε), offset = beta −
+// scale·running_mean (same variables as BatchNorm), for folding into a preceding convolution.
+func BatchNormInference(scope *model.Scope, g *Graph, c int) (scale, offset *Node) {
+	gamma, beta := GroupNormParams(scope, g, c)
+	runMean, runVar := batchNormRunning(scope, c)
+	scale = Div(gamma, Sqrt(AddScalar(runVar.NodeValue(g), BatchNormEpsilon)))
+	return scale, Sub(beta, Mul(runMean.NodeValue(g), scale))
 }
 
 // ZeroPad pads the two spatial axes of x [B, H, W, C] with p zeros on every side (Concatenate,

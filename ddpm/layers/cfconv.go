@@ -47,6 +47,20 @@ func kernelRowsCF(kernel *Node) *Node {
 // Backward from v [Cout, N]: dkernel = P·vᵀ ([k·k·Cin, Cout], the kernel's own layout) and
 // dx = the transposed convolution of v (transposedConvCF).
 func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
+	return convCF(x, kernel, nil, stride, in, out)
+}
+
+// ConvBiasCF is ConvCF plus a bias [Cout] added to every pixel, inside the product: the patches
+// get a row of ones and the kernel rows a column with the bias, which costs next to nothing where
+// a broadcasting Add would be another pass over the output.
+func ConvBiasCF(x, kernel, bias *Node, stride int, in, out Grid) *Node {
+	if bias == nil || bias.Rank() != 1 || bias.Shape().Dim(0) != kernel.Shape().Dim(3) {
+		exceptions.Panicf("ConvBiasCF: want a bias [Cout=%d], got %v", kernel.Shape().Dim(3), bias)
+	}
+	return convCF(x, kernel, bias, stride, in, out)
+}
+
+func convCF(x, kernel, bias *Node, stride int, in, out Grid) *Node {
 	k, cin, cout := kernel.Shape().Dim(0), kernel.Shape().Dim(2), kernel.Shape().Dim(3)
 	c, b, h, w := gridDims(x, in)
 	if c != cin || kernel.Shape().Dim(1) != k || stride < 1 || h < k || w < k {
@@ -54,16 +68,29 @@ func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
 			x.Shape(), c, h, w, kernel.Shape(), stride)
 	}
 	ho, wo := (h-k)/stride+1, (w-k)/stride+1
+	inputs := []*Node{x, kernel}
+	if bias != nil {
+		inputs = append(inputs, bias)
+	}
 	var patches, kernelIn *Node
-	return CustomGradient([]*Node{x, kernel}, func(inputs []*Node) *Node {
-		patches, kernelIn = im2colCF(inputs[0], in, out, k, stride), inputs[1]
-		y := Dot(kernelRowsCF(kernelIn), patches).General([]int{1}, nil, []int{0}, nil) // [Cout, N]
+	return CustomGradient(inputs, func(inputs []*Node) *Node {
+		patches, kernelIn = im2col(inputs[0], in, out, k, stride, bias != nil), inputs[1]
+		rows := kernelRowsCF(kernelIn)
+		if bias != nil {
+			rows = Concatenate([]*Node{rows, Reshape(inputs[2], cout, 1)}, 1) // [Cout, k·k·Cin+1]
+		}
+		y := Dot(rows, patches).General([]int{1}, nil, []int{0}, nil) // [Cout, N]
 		return Reshape(y, gridShape(out, cout, b, ho, wo)...)
 	}, func(v *Node) []*Node {
 		vm := Reshape(v, cout, b*ho*wo)
-		dKernel := Dot(patches, vm).General([]int{1}, nil, []int{1}, nil) // [k·k·Cin, Cout]
+		dKernel := Dot(patches, vm).General([]int{1}, nil, []int{1}, nil) // [k·k·Cin(+1), Cout]
 		dx := transposedConvCF(v, out, in, kernelTaps(kernelIn, false), k, stride, h, w)
-		return []*Node{dx, Reshape(dKernel, k, k, cin, cout)}
+		if bias == nil {
+			return []*Node{dx, Reshape(dKernel, k, k, cin, cout)}
+		}
+		dBias := Reshape(Slice(dKernel, AxisElem(k*k*cin)), cout)
+		dKernel = Slice(dKernel, AxisRange(0, k*k*cin))
+		return []*Node{dx, Reshape(dKernel, k, k, cin, cout), dBias}
 	})
 }
 
@@ -77,7 +104,7 @@ func ConvCF(x, kernel *Node, stride int, in, out Grid) *Node {
 //
 // Forward: transposedConvCF of x with the taps kernel[ky, kx]ᵀ. Backward from v:
 // patches of v P = im2col(v) [k·k·Cout, N]; dx_i = kernel_i as [Cin_i, k·k·Cout] times P;
-// dkernel = P·xᵀ [k·k·Cout, Cin], transposed to the kernel's layout.
+// dkernel = P·xᵀ [k·k·Cout, Cin], the gradient of the transposed kernel [k, k, Cout, Cin].
 func ConvTransposeCF(xs []*Node, kernel *Node, stride, outputPadding int, in, out Grid) *Node {
 	k, cin, cout := kernel.Shape().Dim(0), kernel.Shape().Dim(2), kernel.Shape().Dim(3)
 	_, b, h, w := gridDims(xs[0], in)
@@ -94,33 +121,39 @@ func ConvTransposeCF(xs []*Node, kernel *Node, stride, outputPadding int, in, ou
 	}
 	ho, wo := (h-1)*stride+k+outputPadding, (w-1)*stride+k+outputPadding
 	n := b * h * w
-	var x, kernelIn *Node
-	inputs := append([]*Node{kernel}, xs...)
+	// The kernel enters the custom gradient in the layout of the forward products, [k, k, Cout,
+	// Cin], and the backward pass's [Cin_i, k·k·Cout] rows are cut from it outside: these layout
+	// changes are computed once per step even when a network is built for several sub-batches
+	// (InBatchChunks: the backend merges identical ops), and autodiff transposes the summed
+	// kernel gradient back once, instead of three transposes per sub-batch.
+	kernelT := TransposeAllAxes(kernel, 0, 1, 3, 2)
+	kRows := StopGradient(Reshape(TransposeAllAxes(kernelT, 3, 0, 1, 2), cin, k*k*cout))
+	rows := make([]*Node, len(xs)) // kernel rows of each input: [Cin_i, k·k·Cout]
+	start := 0
+	for i, xi := range xs {
+		ci := xi.Shape().Dim(0)
+		rows[i] = kRows
+		if len(xs) > 1 {
+			rows[i] = Slice(kRows, AxisRange(start, start+ci))
+		}
+		start += ci
+	}
+	var x *Node
+	inputs := append([]*Node{kernelT}, xs...)
 	return CustomGradient(inputs, func(inputs []*Node) *Node {
-		kernelIn = inputs[0]
 		x = inputs[1]
 		if len(inputs) > 2 {
 			x = Concatenate(inputs[1:], 0) // [Cin, B, ...]
 		}
-		return transposedConvCF(x, in, out, kernelTaps(kernelIn, true), k, stride, ho, wo)
+		return transposedConvCF(x, in, out, kernelTaps(inputs[0], false), k, stride, ho, wo)
 	}, func(v *Node) []*Node {
 		// (ho-k)/stride+1 = h since outputPadding < stride: the patches of v are [k·k·Cout, N].
 		p := im2colCF(v, out, in, k, stride)
 		dKernel := Dot(p, Reshape(x, cin, n)).General([]int{1}, nil, []int{1}, nil) // [k·k·Cout, Cin]
-		dKernel = TransposeAllAxes(Reshape(dKernel, k, k, cout, cin), 0, 1, 3, 2)
-		// kernel as [Cin, k·k·Cout]; each input takes its rows.
-		kRows := Reshape(TransposeAllAxes(kernelIn, 2, 0, 1, 3), cin, k*k*cout)
-		grads := []*Node{dKernel}
-		start := 0
-		for _, xi := range xs {
-			ci := xi.Shape().Dim(0)
-			rows := kRows
-			if len(xs) > 1 {
-				rows = Slice(kRows, AxisRange(start, start+ci))
-			}
-			dxi := Dot(rows, p).General([]int{1}, nil, []int{0}, nil) // [Cin_i, N]
+		grads := []*Node{Reshape(dKernel, k, k, cout, cin)}
+		for i, xi := range xs {
+			dxi := Dot(rows[i], p).General([]int{1}, nil, []int{0}, nil) // [Cin_i, N]
 			grads = append(grads, Reshape(dxi, xi.Shape().Dimensions...))
-			start += ci
 		}
 		return grads
 	})

@@ -104,3 +104,42 @@ func TestChannelsFirstConvs(t *testing.T) {
 		}
 	}
 }
+
+// TestConvBiasCF compares ConvBiasCF (the bias inside the product) with ConvCF plus a
+// broadcasting Add, differentiated by autodiff: output and gradients of x, kernel and bias.
+func TestConvBiasCF(t *testing.T) {
+	backend := goBackend(t)
+	for _, c := range []struct {
+		convCase
+		in, out Grid
+	}{
+		{convCase{b: 2, h: 7, w: 6, cin: 3, cout: 4, k: 3, stride: 1}, Natural, Natural},
+		{convCase{b: 2, h: 8, w: 7, cin: 2, cout: 5, k: 3, stride: 2}, Natural, Natural},
+		{convCase{b: 2, h: 10, w: 8, cin: 3, cout: 4, k: 3, stride: 2}, PhaseSplit, Natural},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, uint64(c.h*c.k+c.stride)))
+			ho, wo := (c.h-c.k)/c.stride+1, (c.w-c.k)/c.stride+1
+			build := func(fused bool) func(x, k, bias, r *Node) []*Node {
+				return func(x, k, bias, r *Node) []*Node {
+					x = toGrid(x, c.in)
+					var y *Node
+					if fused {
+						y = ConvBiasCF(x, k, bias, c.stride, c.in, c.out)
+					} else {
+						y = Add(ConvCF(x, k, c.stride, c.in, c.out), Reshape(bias, c.cout, 1, 1, 1))
+					}
+					y = fromGrid(y, c.out)
+					return append([]*Node{y}, Gradient(ReduceAllSum(Mul(y, r)), x, k, bias)...)
+				}
+			}
+			inputs := []any{
+				tensors.FromFlatDataAndDimensions(randomSlice(rng, c.b*c.h*c.w*c.cin), c.b, c.h, c.w, c.cin),
+				tensors.FromFlatDataAndDimensions(randomSlice(rng, c.k*c.k*c.cin*c.cout), c.k, c.k, c.cin, c.cout),
+				tensors.FromFlatDataAndDimensions(randomSlice(rng, c.cout), c.cout),
+				tensors.FromFlatDataAndDimensions(randomSlice(rng, c.b*ho*wo*c.cout), c.b, ho, wo, c.cout),
+			}
+			assertSameOutputs(t, backend, build, inputs, []string{"y", "dL/dx", "dL/dk", "dL/dbias"}, 1e-5)
+		})
+	}
+}

@@ -87,6 +87,12 @@ func sliceGrid(x *Node, g Grid, y0, sy, ny, x0, sx, nx int) *Node {
 // of layout out, holding x[c, b, i·stride+ky, j·stride+kx]; Ho = (H-k)/stride+1 (rows and
 // columns a stride does not reach are ignored), same for Wo.
 func im2colCF(x *Node, in, out Grid, k, stride int) *Node {
+	return im2col(x, in, out, k, stride, false)
+}
+
+// im2col is im2colCF, with a last row of ones when ones is set ([k·k·C+1, N]): a product with
+// [kernel rows | bias] then adds the bias.
+func im2col(x *Node, in, out Grid, k, stride int, ones bool) *Node {
 	c, b, h, w := gridDims(x, in)
 	ho, wo := (h-k)/stride+1, (w-k)/stride+1
 	taps := make([]*Node, 0, k*k)
@@ -106,11 +112,18 @@ func im2colCF(x *Node, in, out Grid, k, stride int) *Node {
 			taps = append(taps, stackPhases(phases))
 		}
 	}
+	rows := k * k * c
+	if ones {
+		dims := taps[0].Shape().Clone().Dimensions
+		dims[0] = 1
+		taps = append(taps, Ones(x.Graph(), shapes.Make(x.DType(), dims...)))
+		rows++
+	}
 	p := taps[0]
 	if len(taps) > 1 {
 		p = Concatenate(taps, 0) // [k·k·C, B, ...], blocks copied whole.
 	}
-	return Reshape(p, k*k*c, b*ho*wo)
+	return Reshape(p, rows, b*ho*wo)
 }
 
 // transposedConvCF computes the transposed convolution of x (layout in) with per-tap matrices

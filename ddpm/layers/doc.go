@@ -40,7 +40,10 @@
 //     read that layout, instead of being interleaved element by element.
 //   - GroupNorm statistics are dot products (Σy against ones, Σy² as a batched y·y), the
 //     normalisation plus offset a batched product per (channel, example) row against [y; 1], the
-//     swish u·σ(u) uses one Exp; see GroupNormSwishCF.
+//     swish u·σ(u) uses one Exp; see GroupNormSwishCF. The U-Net's BatchNorm + GELU is built the
+//     same way (BatchNormGeluCF; GELU's derivative from the fused GELU's output), and in inference
+//     BatchNorm folds into the convolution before it (BatchNormInference, ConvBiasCF: the bias
+//     added inside the product by a row of ones in the patches).
 //   - Networks are built for two independent sub-batches from batch 32 (BatchChunks,
 //     InBatchChunks): the backend runs independent ops concurrently when configured as
 //     ddpm/backend does, so the two chains of single-threaded element-wise ops run on both cores.

@@ -88,27 +88,51 @@ func (o Ops) pad(x *Node, p int) *Node {
 // Conv2D is a k×k convolution with stride s, padding p and a bias: variables "weights" [k, k,
 // Cin, Cout] and "biases" [Cout] under scope.
 func (o Ops) Conv2D(scope *model.Scope, x *Node, cout, k, s, p int) *Node {
-	g, cin := x.Graph(), o.Channels(x)
-	kernel := layers.ConvKernel(scope, g, cin, cout, k)
-	var y *Node
-	if o.ChannelsFirst {
-		y = layers.ConvCF(o.pad(x, p), kernel, s, layers.Natural, layers.Natural)
-	} else {
-		y = layers.Conv2D(o.pad(x, p), kernel, s, o.Formulation)
+	return o.addBias(o.conv2D(scope, x, cout, k, s, p, nil))
+}
+
+// bnFold is BatchNorm in inference mode, a per-channel affine map scale·x + offset, folded into
+// the convolution before it: kernel·scale (per output channel) and bias·scale + offset.
+type bnFold struct{ scale, offset *Node }
+
+func (f *bnFold) apply(kernel, bias *Node) (*Node, *Node) {
+	if f == nil {
+		return kernel, bias
 	}
-	return o.addBias(y, layers.ConvBias(scope, g, cin, cout, k))
+	cout := kernel.Shape().Dim(3)
+	return Mul(kernel, Reshape(f.scale, 1, 1, 1, cout)), Add(f.offset, Mul(f.scale, bias))
+}
+
+// conv2D is Conv2D with its kernel and bias passed through fold. Channels-last it returns the
+// convolution and the bias to add; channels-first with a fold it returns the convolution with the
+// bias added inside the product (layers.ConvBiasCF) and a nil bias.
+func (o Ops) conv2D(scope *model.Scope, x *Node, cout, k, s, p int, fold *bnFold) (y, bias *Node) {
+	g, cin := x.Graph(), o.Channels(x)
+	kernel, bias := fold.apply(layers.ConvKernel(scope, g, cin, cout, k), layers.ConvBias(scope, g, cin, cout, k))
+	switch {
+	case !o.ChannelsFirst:
+		return layers.Conv2D(o.pad(x, p), kernel, s, o.Formulation), bias
+	case fold != nil:
+		return layers.ConvBiasCF(o.pad(x, p), kernel, bias, s, layers.Natural, layers.Natural), nil
+	}
+	return layers.ConvCF(o.pad(x, p), kernel, s, layers.Natural, layers.Natural), bias
 }
 
 // ConvTranspose2D is PyTorch's ConvTranspose2d(Cin, Cout, k, s, p) with a bias, on the channel
 // concatenation of xs (never materialised channels-first): the transposed convolution without
 // padding, cropped by p on every side. Variables "weights" [k, k, Cin, Cout] and "biases" [Cout].
 func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) *Node {
+	return o.addBias(o.convTranspose2D(scope, xs, cout, k, s, p, nil))
+}
+
+// convTranspose2D is ConvTranspose2D without adding the bias: it returns the transposed
+// convolution and the bias, both passed through fold.
+func (o Ops) convTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int, fold *bnFold) (y, bias *Node) {
 	g, cin := xs[0].Graph(), 0
 	for _, x := range xs {
 		cin += o.Channels(x)
 	}
-	kernel := layers.ConvTransposeKernel(scope, g, cin, cout, k)
-	var y *Node
+	kernel, bias := fold.apply(layers.ConvTransposeKernel(scope, g, cin, cout, k), layers.ConvTransposeBias(scope, g, cout, k))
 	if o.ChannelsFirst {
 		y = layers.ConvTransposeCF(xs, kernel, s, 0, layers.Natural, layers.Natural)
 	} else {
@@ -124,29 +148,56 @@ func (o Ops) ConvTranspose2D(scope *model.Scope, xs []*Node, cout, k, s, p int) 
 		specs[ah], specs[aw] = AxisRange(p, h-p), AxisRange(p, w-p)
 		y = Slice(y, specs...)
 	}
-	return o.addBias(y, layers.ConvTransposeBias(scope, g, cout, k))
+	return y, bias
 }
 
-// bnGELU is BN → GELU, the tail of every op but FC and Flatten.
-func (o Ops) bnGELU(scope *model.Scope, x *Node) *Node {
-	return activation.Gelu(layers.BatchNorm(scope.In("bn"), x, o.channelAxis()))
+// convBNGELU is a convolution (+ bias) → BN → GELU, the tail of every op but FC and Flatten;
+// conv builds the convolution with its kernel and bias passed through a BatchNorm fold (nil: none)
+// and returns it with the bias still to add (nil: added). Channels-first, in training, BN and GELU
+// are one op with a hand-written gradient (layers.BatchNormGeluCF, where the bias only moves the
+// running mean); in inference, BN is folded into the convolution, GELU(conv(x; A·kernel) +
+// A·(bias − running_mean) + beta) with A = gamma/√(running_var + ε), which saves the passes of
+// BN over the activation (and, for a convolution, of the bias too: layers.ConvBiasCF).
+func (o Ops) convBNGELU(scope *model.Scope, g *Graph, cout int, conv func(fold *bnFold) (y, bias *Node)) *Node {
+	bn := scope.In("bn")
+	switch {
+	case !o.ChannelsFirst:
+		y, bias := conv(nil)
+		return activation.Gelu(layers.BatchNorm(bn, o.addBias(y, bias), o.channelAxis()))
+	case bn.IsTraining(g):
+		y, bias := conv(nil)
+		return layers.BatchNormGeluCF(bn, y, bias)
+	}
+	fold := &bnFold{}
+	fold.scale, fold.offset = layers.BatchNormInference(bn, g, cout)
+	y, bias := conv(fold)
+	if bias != nil {
+		y = o.addBias(y, bias)
+	}
+	return activation.Gelu(y)
 }
 
 // Conv is Conv2D(3, 1, 1) → BN → GELU: [N, H, W, in] → [N, H, W, out].
 func (o Ops) Conv(scope *model.Scope, x *Node, out int) *Node {
-	return o.bnGELU(scope, o.Conv2D(scope.In("conv"), x, out, 3, 1, 1))
+	return o.convBNGELU(scope, x.Graph(), out, func(fold *bnFold) (*Node, *Node) {
+		return o.conv2D(scope.In("conv"), x, out, 3, 1, 1, fold)
+	})
 }
 
 // DownConv is Conv2D(3, 2, 1) → BN → GELU: [N, H, W, in] → [N, H/2, W/2, out] (28 → 14 → 7).
 func (o Ops) DownConv(scope *model.Scope, x *Node, out int) *Node {
-	return o.bnGELU(scope, o.Conv2D(scope.In("conv"), x, out, 3, 2, 1))
+	return o.convBNGELU(scope, x.Graph(), out, func(fold *bnFold) (*Node, *Node) {
+		return o.conv2D(scope.In("conv"), x, out, 3, 2, 1, fold)
+	})
 }
 
 // UpConv is ConvTranspose2D(k, 2, (k−2)/2) → BN → GELU on the concatenation of xs:
 // [N, H, W, in] → [N, 2H, 2W, out]. The assignment specifies k = 4 (padding 1); its published
 // solution used k = 2 (padding 0).
 func (o Ops) UpConv(scope *model.Scope, xs []*Node, out, k int) *Node {
-	return o.bnGELU(scope, o.ConvTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2))
+	return o.convBNGELU(scope, xs[0].Graph(), out, func(fold *bnFold) (*Node, *Node) {
+		return o.convTranspose2D(scope.In("tconv"), xs, out, k, 2, (k-2)/2, fold)
+	})
 }
 
 // Flatten is AvgPool(7) → GELU: [N, 7, 7, C] → [N, 1, 1, C].
@@ -160,7 +211,10 @@ func (o Ops) Flatten(x *Node) *Node {
 
 // Unflatten is ConvTranspose2D(7, 7, 0) → BN → GELU: [N, 1, 1, C] → [N, 7, 7, C].
 func (o Ops) Unflatten(scope *model.Scope, x *Node) *Node {
-	return o.bnGELU(scope, o.ConvTranspose2D(scope.In("tconv"), []*Node{x}, o.Channels(x), 7, 7, 0))
+	c := o.Channels(x)
+	return o.convBNGELU(scope, x.Graph(), c, func(fold *bnFold) (*Node, *Node) {
+		return o.convTranspose2D(scope.In("tconv"), []*Node{x}, c, 7, 7, 0, fold)
+	})
 }
 
 // FC is Linear → GELU: [N, in] → [N, out].
