@@ -59,6 +59,7 @@ type Report struct {
 	SampleSeconds float64       `json:"sample_seconds"`
 	SamplesPerSec float64       `json:"samples_per_second"`
 	Evaluation    *Evaluation   `json:"evaluation,omitempty"`
+	Quality       *Quality      `json:"quality,omitempty"`
 	Comparison    *Comparison   `json:"comparison,omitempty"`
 	EvalSamples   int           `json:"eval_samples"`
 	Files         []string      `json:"files"`
@@ -148,6 +149,7 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 			return nil, err
 		}
 		rep.EvalSamples = n
+		rep.Quality = NewQuality(rep.Evaluation, n)
 	}
 	if err := writeReport(o.Dir, rep); err != nil {
 		return nil, err
@@ -193,6 +195,9 @@ func (rep *Report) Markdown() string {
 	b.WriteString("\n")
 	if rep.Evaluation != nil {
 		fmt.Fprintf(&b, "\nEvaluation: %d samples; %s\n", rep.EvalSamples, rep.Evaluation.Tool)
+		if q := rep.Quality; q != nil {
+			b.WriteString("\n" + q.Markdown())
+		}
 	}
 	if c := rep.Comparison; c != nil {
 		fmt.Fprintf(&b, "\n%s: this run's samples beside those of the shipped %s (%s, %d epochs; %s)\n",
