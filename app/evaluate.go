@@ -105,7 +105,10 @@ func EpochEvaluator(b compute.Backend, s recipe.Sample, n int, evaluate Evaluato
 		if err != nil {
 			return training.EpochEval{}, err
 		}
-		o := SampleOptions(s)
+		o, err := SampleOptions(s)
+		if err != nil {
+			return training.EpochEval{}, err
+		}
 		o.Seed = s.Seed + 2000
 		res, err := sampler.New(b, weights, m).Sample(ctx, n, sampler.BalancedLabels(m, n), o, io.Discard)
 		if err != nil {

@@ -89,7 +89,10 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 		return nil, err
 	}
 	s := sampler.New(o.Backend, store, res.Model)
-	opts := SampleOptions(r.Sample)
+	opts, err := SampleOptions(r.Sample)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Recipe: r, Backend: o.BackendInfo.Identity, Device: o.BackendInfo.Device, Steps: res.State.Step,
 		TrainSeconds: res.State.TrainSeconds, Sampler: opts.String(), Date: time.Now().UTC().Format(time.DateOnly)}
 	if n := len(res.State.EpochLosses); n > 0 {
@@ -158,10 +161,16 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	return rep, nil
 }
 
-// SampleOptions converts a recipe's sampling settings.
-func SampleOptions(s recipe.Sample) sampler.Options {
-	return sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
+// SampleOptions converts a recipe's sampling settings; the error is a guidance setting that is
+// not "none" or "cfg:W" (recipe.Sample.Validate reports the same).
+func SampleOptions(s recipe.Sample) (sampler.Options, error) {
+	o := sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
 		ClipX0: s.ClipX0, Seed: s.Seed}
+	w, cfg, err := s.CFGWeight()
+	if cfg {
+		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
+	}
+	return o, err
 }
 
 func writeReport(dir string, rep *Report) error {
