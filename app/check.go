@@ -54,7 +54,10 @@ type Check struct {
 
 // RunCheck samples and evaluates the check of a trained model on b.
 func RunCheck(ctx context.Context, b compute.Backend, t *Trained, evaluate Evaluator) (*Check, error) {
-	o := SampleOptions(t.State.Recipe.Sample)
+	o, err := SampleOptions(t.State.Recipe.Sample)
+	if err != nil {
+		return nil, fmt.Errorf("check of %s: %w", t.Checkpoint, err)
+	}
 	o.Method, o.Steps, o.Eta, o.Seed, o.BatchSize = "ddim", min(checkSteps, t.Model.Schedule.T), 0, checkSeed, checkBatch
 	res, err := sampler.New(b, t.Store, t.Model).Sample(ctx, checkN, sampler.BalancedLabels(t.Model, checkN), o, io.Discard)
 	if err != nil {

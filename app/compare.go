@@ -32,7 +32,10 @@ func compareWithShipped(ctx context.Context, o MainOptions, runName string, own 
 	if err != nil {
 		return nil, fmt.Errorf("comparison model: %w", err)
 	}
-	opts := SampleOptions(t.State.Recipe.Sample)
+	opts, err := SampleOptions(t.State.Recipe.Sample)
+	if err != nil {
+		return nil, fmt.Errorf("comparison model %s: %w", o.Compare, err)
+	}
 	opts.Method, opts.Steps, opts.Eta, opts.Seed = "ddim", min(50, t.Model.Schedule.T), 0, o.Recipe.Sample.Seed
 	fmt.Fprintf(log, "== sample %d images of the shipped %s (%s) for comparison\n", n, o.Compare, opts)
 	theirs, err := sampler.New(o.Backend, t.Store, t.Model).Sample(ctx, n, sampler.BalancedLabels(t.Model, n), opts, log)

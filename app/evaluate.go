@@ -20,8 +20,9 @@ import (
 
 // FIDEvaluator returns the sample-quality evaluation of the main job: FID and KID against the MNIST
 // test set with the shipped feature network (mnist-cnn-v1), each beside its real-data floor at the
-// same N, the classifier score, and the classifier's accuracy on the requested classes of
-// class-conditional samples. The network and the reference statistics are loaded at the first call
+// same N, the classifier score, the fraction of samples the classifier recognises with confidence
+// ≥ fid.ConfidenceThreshold ("confident", beside the same fraction for real images), and the
+// classifier's accuracy on the requested classes of class-conditional samples. The network and the reference statistics are loaded at the first call
 // (reference statistics and floors are cached under the data directory, see fid.CacheDir).
 // The network runs on b (nil: the default backend).
 func FIDEvaluator(dataDir string, b compute.Backend) Evaluator {
@@ -77,6 +78,12 @@ func FIDEvaluator(dataDir string, b compute.Backend) Evaluator {
 			add("kid_floor", m.Floor.KID)
 		}
 		add("score", m.Score)
+		if !math.IsNaN(m.Confident) {
+			add("confident", m.Confident)
+			if m.Floor != nil && m.Floor.Confident != nil {
+				add("confident_floor", *m.Floor.Confident)
+			}
+		}
 		if !math.IsNaN(m.Accuracy) {
 			add("class_acc", m.Accuracy)
 		}
@@ -98,7 +105,10 @@ func EpochEvaluator(b compute.Backend, s recipe.Sample, n int, evaluate Evaluato
 		if err != nil {
 			return training.EpochEval{}, err
 		}
-		o := SampleOptions(s)
+		o, err := SampleOptions(s)
+		if err != nil {
+			return training.EpochEval{}, err
+		}
 		o.Seed = s.Seed + 2000
 		res, err := sampler.New(b, weights, m).Sample(ctx, n, sampler.BalancedLabels(m, n), o, io.Discard)
 		if err != nil {

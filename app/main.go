@@ -59,6 +59,7 @@ type Report struct {
 	SampleSeconds float64       `json:"sample_seconds"`
 	SamplesPerSec float64       `json:"samples_per_second"`
 	Evaluation    *Evaluation   `json:"evaluation,omitempty"`
+	Quality       *Quality      `json:"quality,omitempty"`
 	Comparison    *Comparison   `json:"comparison,omitempty"`
 	EvalSamples   int           `json:"eval_samples"`
 	Files         []string      `json:"files"`
@@ -88,7 +89,10 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 		return nil, err
 	}
 	s := sampler.New(o.Backend, store, res.Model)
-	opts := SampleOptions(r.Sample)
+	opts, err := SampleOptions(r.Sample)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Recipe: r, Backend: o.BackendInfo.Identity, Device: o.BackendInfo.Device, Steps: res.State.Step,
 		TrainSeconds: res.State.TrainSeconds, Sampler: opts.String(), Date: time.Now().UTC().Format(time.DateOnly)}
 	if n := len(res.State.EpochLosses); n > 0 {
@@ -148,6 +152,7 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 			return nil, err
 		}
 		rep.EvalSamples = n
+		rep.Quality = NewQuality(rep.Evaluation, n)
 	}
 	if err := writeReport(o.Dir, rep); err != nil {
 		return nil, err
@@ -156,10 +161,16 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 	return rep, nil
 }
 
-// SampleOptions converts a recipe's sampling settings.
-func SampleOptions(s recipe.Sample) sampler.Options {
-	return sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
+// SampleOptions converts a recipe's sampling settings; the error is a guidance setting that is
+// not "none" or "cfg:W" (recipe.Sample.Validate reports the same).
+func SampleOptions(s recipe.Sample) (sampler.Options, error) {
+	o := sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
 		ClipX0: s.ClipX0, Seed: s.Seed}
+	w, cfg, err := s.CFGWeight()
+	if cfg {
+		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}
+	}
+	return o, err
 }
 
 func writeReport(dir string, rep *Report) error {
@@ -193,6 +204,9 @@ func (rep *Report) Markdown() string {
 	b.WriteString("\n")
 	if rep.Evaluation != nil {
 		fmt.Fprintf(&b, "\nEvaluation: %d samples; %s\n", rep.EvalSamples, rep.Evaluation.Tool)
+		if q := rep.Quality; q != nil {
+			b.WriteString("\n" + q.Markdown())
+		}
 	}
 	if c := rep.Comparison; c != nil {
 		fmt.Fprintf(&b, "\n%s: this run's samples beside those of the shipped %s (%s, %d epochs; %s)\n",

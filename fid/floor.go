@@ -20,19 +20,25 @@ import (
 // (seeds FloorSeed, FloorSeed+1, ...) are measured and summarised by mean and standard deviation,
 // so the floor also shows how much FID and KID fluctuate between samples of N images.
 type Floor struct {
-	Format      string     `json:"format"`
-	N           int        `json:"n"`
-	Dataset     string     `json:"dataset"`
-	Network     string     `json:"network"`
-	NetworkHash string     `json:"network_hash"`
-	KIDSeed     uint64     `json:"kid_seed"`
-	FID         float64    `json:"fid"`       // mean over the subsets
-	FIDStd      float64    `json:"fid_std"`   // population std over the subsets
-	KID         float64    `json:"kid"`       // mean over the subsets of their KID means
-	KIDStd      float64    `json:"kid_std"`   // std over the subsets of their KID means
-	Score       float64    `json:"score"`     // classifier score, mean over the subsets (0: not a classifier)
-	ScoreStd    float64    `json:"score_std"` // std over the subsets
-	Runs        []FloorRun `json:"runs"`
+	Format      string  `json:"format"`
+	N           int     `json:"n"`
+	Dataset     string  `json:"dataset"`
+	Network     string  `json:"network"`
+	NetworkHash string  `json:"network_hash"`
+	KIDSeed     uint64  `json:"kid_seed"`
+	FID         float64 `json:"fid"`       // mean over the subsets
+	FIDStd      float64 `json:"fid_std"`   // population std over the subsets
+	KID         float64 `json:"kid"`       // mean over the subsets of their KID means
+	KIDStd      float64 `json:"kid_std"`   // std over the subsets of their KID means
+	Score       float64 `json:"score"`     // classifier score, mean over the subsets (0: not a classifier)
+	ScoreStd    float64 `json:"score_std"` // std over the subsets
+	// Confident is the fraction of real images classified with confidence ≥ ConfidenceThreshold,
+	// mean ± std over the subsets (nil when the network is not a Classifier). Added to format v2
+	// without a new version: older code ignores the fields, and a classifier's cache without them is
+	// recomputed.
+	Confident    *float64   `json:"confident,omitempty"`
+	ConfidentStd *float64   `json:"confident_std,omitempty"`
+	Runs         []FloorRun `json:"runs"`
 }
 
 // FloorRun is the measure of one random training subset.
@@ -42,6 +48,7 @@ type FloorRun struct {
 	KID       KIDResult       `json:"kid"`
 	Score     float64         `json:"score"`
 	Histogram [NumClasses]int `json:"class_histogram"`
+	Confident *float64        `json:"confident,omitempty"` // nil when the network is not a Classifier
 }
 
 // FloorDataset describes the training subsets of a floor.
@@ -67,9 +74,10 @@ func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 	if path != "" {
 		if data, err := os.ReadFile(path); err == nil {
 			var f Floor
+			_, classifier := r.fx.(Classifier)
 			if json.Unmarshal(data, &f) == nil && f.Format == want.Format && f.N == n && f.Dataset == want.Dataset &&
 				f.NetworkHash == want.NetworkHash && f.KIDSeed == want.KIDSeed && len(f.Runs) == FloorRepeats &&
-				!math.IsNaN(f.FID) {
+				!math.IsNaN(f.FID) && (f.Confident != nil || !classifier) {
 				r.floors[n] = &f
 				return &f, nil
 			}
@@ -97,15 +105,26 @@ func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fid: floor at N=%d: %w", n, err)
 		}
-		f.Runs = append(f.Runs, FloorRun{Seed: seed, FID: m.FID.FID, KID: m.KID, Score: m.Score, Histogram: m.Histogram})
+		run := FloorRun{Seed: seed, FID: m.FID.FID, KID: m.KID, Score: m.Score, Histogram: m.Histogram}
+		if !math.IsNaN(m.Confident) {
+			run.Confident = &m.Confident
+		}
+		f.Runs = append(f.Runs, run)
 	}
-	var fids, kids, scores []float64
+	var fids, kids, scores, confident []float64
 	for _, run := range f.Runs {
 		fids, kids, scores = append(fids, run.FID), append(kids, run.KID.Mean), append(scores, run.Score)
+		if run.Confident != nil {
+			confident = append(confident, *run.Confident)
+		}
 	}
 	f.FID, f.FIDStd = meanStd(fids)
 	f.KID, f.KIDStd = meanStd(kids)
 	f.Score, f.ScoreStd = meanStd(scores)
+	if len(confident) == len(f.Runs) {
+		mean, std := meanStd(confident)
+		f.Confident, f.ConfidentStd = &mean, &std
+	}
 	fmt.Fprintf(r.log, "fid: floor at N=%d (%d random training subsets): FID %.4g ± %.2g, KID %.3g ± %.2g in %.1fs\n",
 		n, FloorRepeats, f.FID, f.FIDStd, f.KID, f.KIDStd, time.Since(start).Seconds())
 	if path != "" {

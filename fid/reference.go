@@ -204,7 +204,10 @@ type Measurement struct {
 	Histogram       [NumClasses]int // images per predicted class
 	// Accuracy is the fraction of images classified as their requested label (NaN without labels).
 	Accuracy float64
-	Floor    *Floor // real-data floor at the same N (nil if N > 60000)
+	// Confident is the fraction of images whose largest class probability is ≥ ConfidenceThreshold
+	// (NaN when the network is not a Classifier).
+	Confident float64
+	Floor     *Floor // real-data floor at the same N (nil if N > 60000)
 }
 
 // Measure validates n images (flat n×28×28 in [-1, 1], see [CheckImages]) and measures them
@@ -249,7 +252,7 @@ func (r *Reference) measure(images []float32, n int, labels []int, dataset strin
 		return nil, err
 	}
 	s.Network, s.NetworkHash, s.Dataset = r.fx.Name(), r.fx.Hash(), fmt.Sprintf("%s-%d", dataset, n)
-	m := &Measurement{N: n, Accuracy: math.NaN()}
+	m := &Measurement{N: n, Accuracy: math.NaN(), Confident: math.NaN()}
 	if m.FID, err = FID(s, r.TestStats); err != nil {
 		return nil, err
 	}
@@ -261,6 +264,7 @@ func (r *Reference) measure(images []float32, n int, labels []int, dataset strin
 			return nil, err
 		}
 		m.Histogram = ClassHistogram(probs)
+		m.Confident = Confident(probs, ConfidenceThreshold)
 		if labels != nil {
 			m.Accuracy = Accuracy(probs, labels)
 		}

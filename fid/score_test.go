@@ -112,3 +112,36 @@ func TestClassHistogramAndAccuracy(t *testing.T) {
 	}()
 	Accuracy(p, labels[:3])
 }
+
+func TestConfident(t *testing.T) {
+	soft := []float64{0.05, 0.1, 0.3, 0.05, 0.1, 0.1, 0.05, 0.1, 0.05, 0.1}
+	edge := []float64{0.9, 0.1, 0, 0, 0, 0, 0, 0, 0, 0}
+	below := []float64{0.02, 0.899, 0.081, 0, 0, 0, 0, 0, 0, 0}
+	rows := func(rs ...[]float64) *mat.Dense {
+		p := mat.NewDense(len(rs), NumClasses, nil)
+		for i, r := range rs {
+			p.SetRow(i, r)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name      string
+		p         *mat.Dense
+		threshold float64
+		want      float64
+	}{
+		{"one-hot", oneHot(20, func(i int) int { return i % 10 }), 0.9, 1},
+		{"soft rows", rows(soft, soft, soft), 0.9, 0},
+		{"exactly at the threshold counts", rows(edge), 0.9, 1},
+		{"just below does not", rows(below), 0.9, 0},
+		{"mixed 2 of 4", rows(edge, below, soft, oneHot(1, func(int) int { return 7 }).RawRowView(0)), 0.9, 0.5},
+		{"lower threshold", rows(edge, below, soft), 0.5, 2.0 / 3},
+		{"confident in the wrong class still counts", rows([]float64{0, 0, 0, 0, 0, 0, 0, 0, 0.05, 0.95}), 0.9, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Confident(tc.p, tc.threshold); math.Abs(got-tc.want) > 1e-15 {
+				t.Errorf("Confident = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -195,7 +195,7 @@ func TestEvaluator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"fid", "fid_floor", "fid_floor_std", "kid", "kid_floor", "score", "class_acc"}
+	want := []string{"fid", "fid_floor", "fid_floor_std", "kid", "kid_floor", "score", "confident", "confident_floor", "class_acc"}
 	if strings.Join(ev.Names, ",") != strings.Join(want, ",") {
 		t.Fatalf("names %v, want %v", ev.Names, want)
 	}
@@ -207,7 +207,7 @@ func TestEvaluator(t *testing.T) {
 	if !strings.Contains(ev.Tool, "mnist-cnn-v1 "+mnistcnn.ShippedHash[:12]+" vs MNIST test (10k)") {
 		t.Errorf("tool %q", ev.Tool)
 	}
-	if ev.Metrics["class_acc"] < 0.98 || ev.Metrics["score"] < 8 {
+	if ev.Metrics["class_acc"] < 0.98 || ev.Metrics["score"] < 8 || ev.Metrics["confident"] < 0.95 || ev.Metrics["confident_floor"] < 0.95 {
 		t.Errorf("real images: %v", ev.Metrics)
 	}
 	// Unconditional samples: no accuracy.

@@ -16,22 +16,26 @@ import (
 
 // fidRow is one line of the table and of --json (`ddpm fid`).
 type fidRow struct {
-	N             int                  `json:"n"`
-	FID           *float64             `json:"fid,omitempty"`
-	FIDFloor      *float64             `json:"fid_floor,omitempty"`
-	FIDFloorStd   *float64             `json:"fid_floor_std,omitempty"`
-	KIDMean       *float64             `json:"kid_mean,omitempty"`
-	KIDStd        *float64             `json:"kid_std,omitempty"`
-	KIDFloorMean  *float64             `json:"kid_floor_mean,omitempty"`
-	KIDFloorStd   *float64             `json:"kid_floor_std,omitempty"`
-	Score         *float64             `json:"score,omitempty"`
-	ScoreStd      *float64             `json:"score_std,omitempty"`
-	ScoreFloor    *float64             `json:"score_floor,omitempty"`
-	ClassAccuracy *float64             `json:"class_accuracy,omitempty"`
-	Histogram     *[fid.NumClasses]int `json:"class_histogram,omitempty"`
-	KIDSubsets    int                  `json:"kid_subsets,omitempty"`
-	KIDSubsetSize int                  `json:"kid_subset_size,omitempty"`
-	Warnings      []string             `json:"warnings,omitempty"`
+	N             int      `json:"n"`
+	FID           *float64 `json:"fid,omitempty"`
+	FIDFloor      *float64 `json:"fid_floor,omitempty"`
+	FIDFloorStd   *float64 `json:"fid_floor_std,omitempty"`
+	KIDMean       *float64 `json:"kid_mean,omitempty"`
+	KIDStd        *float64 `json:"kid_std,omitempty"`
+	KIDFloorMean  *float64 `json:"kid_floor_mean,omitempty"`
+	KIDFloorStd   *float64 `json:"kid_floor_std,omitempty"`
+	Score         *float64 `json:"score,omitempty"`
+	ScoreStd      *float64 `json:"score_std,omitempty"`
+	ScoreFloor    *float64 `json:"score_floor,omitempty"`
+	ClassAccuracy *float64 `json:"class_accuracy,omitempty"`
+	// Confident: the fraction classified with confidence ≥ fid.ConfidenceThreshold (floor: real images).
+	Confident         *float64             `json:"confident,omitempty"`
+	ConfidentFloor    *float64             `json:"confident_floor,omitempty"`
+	ConfidentFloorStd *float64             `json:"confident_floor_std,omitempty"`
+	Histogram         *[fid.NumClasses]int `json:"class_histogram,omitempty"`
+	KIDSubsets        int                  `json:"kid_subsets,omitempty"`
+	KIDSubsetSize     int                  `json:"kid_subset_size,omitempty"`
+	Warnings          []string             `json:"warnings,omitempty"`
 }
 
 // fidReport is what --json writes.
@@ -58,6 +62,7 @@ func floorRow(f *fid.Floor) fidRow {
 	if f.Score != 0 {
 		r.ScoreFloor = f64(f.Score)
 	}
+	r.ConfidentFloor, r.ConfidentFloorStd = f.Confident, f.ConfidentStd
 	return r
 }
 
@@ -72,11 +77,15 @@ func measurementRow(m *fid.Measurement) fidRow {
 	if !math.IsNaN(m.Accuracy) {
 		r.ClassAccuracy = f64(m.Accuracy)
 	}
+	if !math.IsNaN(m.Confident) {
+		r.Confident = f64(m.Confident)
+	}
 	if f := m.Floor; f != nil {
 		r.FIDFloor, r.FIDFloorStd, r.KIDFloorMean, r.KIDFloorStd = f64(f.FID), f64(f.FIDStd), f64(f.KID), f64(f.KIDStd)
 		if f.Score != 0 {
 			r.ScoreFloor = f64(f.Score)
 		}
+		r.ConfidentFloor, r.ConfidentFloorStd = f.Confident, f.ConfidentStd
 	}
 	return r
 }
@@ -85,7 +94,8 @@ func printFIDReport(w io.Writer, rep *fidReport, floorOnly bool) {
 	fmt.Fprintf(w, "network %s sha256 %s (D=%d, test accuracy %.2f%%)\n", rep.Network, rep.NetworkHash, rep.FeatureDim, 100*rep.NetworkAcc)
 	fmt.Fprintf(w, "reference %s; floor: %s\n", rep.Reference, rep.Floor)
 	fmt.Fprintf(w, "source: %s\n", rep.Source)
-	fmt.Fprintf(w, "KID: mean ± std over its subsets; score: classifier score (Inception-Score-like, 1..10) ± std over %d splits\n\n", fid.ScoreSplits)
+	fmt.Fprintf(w, "KID: mean ± std over its subsets; score: classifier score (Inception-Score-like, 1..10) ± std over %d splits; "+
+		"confident: share of images whose top class probability is ≥ %g\n\n", fid.ScoreSplits, fid.ConfidenceThreshold)
 	num := func(p *float64, format string) string {
 		if p == nil {
 			return "-"
@@ -98,23 +108,27 @@ func printFIDReport(w io.Writer, rep *fidReport, floorOnly bool) {
 		}
 		return fmt.Sprintf(format+" ± "+format, *mean, *std)
 	}
+	percent := func(p *float64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%%", 100**p)
+	}
 	if floorOnly {
-		fmt.Fprintf(w, "| N | FID floor | KID floor | score floor |\n|---|---|---|---|\n")
+		fmt.Fprintf(w, "| N | FID floor | KID floor | score floor | confident floor |\n|---|---|---|---|---|\n")
 		for _, r := range rep.Rows {
-			fmt.Fprintf(w, "| %d | %s | %s | %s |\n", r.N, pm(r.FIDFloor, r.FIDFloorStd, "%.4g"), pm(r.KIDFloorMean, r.KIDFloorStd, "%.4g"),
-				num(r.ScoreFloor, "%.3f"))
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", r.N, pm(r.FIDFloor, r.FIDFloorStd, "%.4g"), pm(r.KIDFloorMean, r.KIDFloorStd, "%.4g"),
+				num(r.ScoreFloor, "%.3f"), percent(r.ConfidentFloor))
 		}
 		return
 	}
-	fmt.Fprintf(w, "| N | FID | FID floor | KID | KID floor | score | score floor | class accuracy |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| N | FID | FID floor | KID | KID floor | score | score floor | confident | confident floor | class accuracy |\n"+
+		"|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.Rows {
-		acc := "-"
-		if r.ClassAccuracy != nil {
-			acc = fmt.Sprintf("%.2f%%", 100**r.ClassAccuracy)
-		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", r.N, num(r.FID, "%.4f"), pm(r.FIDFloor, r.FIDFloorStd, "%.4g"),
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.N, num(r.FID, "%.4f"), pm(r.FIDFloor, r.FIDFloorStd, "%.4g"),
 			pm(r.KIDMean, r.KIDStd, "%.4g"), pm(r.KIDFloorMean, r.KIDFloorStd, "%.4g"),
-			pm(r.Score, r.ScoreStd, "%.3f"), num(r.ScoreFloor, "%.3f"), acc)
+			pm(r.Score, r.ScoreStd, "%.3f"), num(r.ScoreFloor, "%.3f"), percent(r.Confident), percent(r.ConfidentFloor),
+			percent(r.ClassAccuracy))
 	}
 	for _, r := range rep.Rows {
 		if r.Histogram != nil {

@@ -89,6 +89,8 @@ var overrides = []override{
 	{"lr", "Adam learning rate at epoch 0", floatField(func(r *recipe.Recipe) *float64 { return &r.Train.LR })},
 	{"lr-decay", "learning rate factor per epoch (lr·max(floor, decay^epoch)); 1 = constant", floatField(func(r *recipe.Recipe) *float64 { return &r.Train.LRDecay })},
 	{"lr-floor", "lowest learning rate factor", floatField(func(r *recipe.Recipe) *float64 { return &r.Train.LRFloor })},
+	{"lr-schedule", "learning rate schedule: \"\" (per epoch, --lr-decay) or cosine (to lr·floor over the run's steps)", func(r *recipe.Recipe, v string) error { r.Train.LRSchedule = v; return nil }},
+	{"lr-warmup", "steps of linear learning-rate warm-up (0 = none)", intField(func(r *recipe.Recipe) *int { return &r.Train.LRWarmup })},
 	{"seed", "seed of initial weights, data order and training noise", int64Field(func(r *recipe.Recipe) *int64 { return &r.Train.Seed })},
 	{"ema", "EMA decay of the weights (0 = no EMA)", floatField(func(r *recipe.Recipe) *float64 { return &r.Train.EMADecay })},
 	{"p-uncond", "label dropout probability of conditional training", floatField(func(r *recipe.Recipe) *float64 { return &r.Train.PUncond })},
@@ -101,12 +103,14 @@ var overrides = []override{
 	{"betaT", "β_T of the linear schedule", floatField(func(r *recipe.Recipe) *float64 { return &r.Schedule.BetaT })},
 	{"channels", "ScoreNet channels of the 4 levels, e.g. 32,64,128,256", forArch(network.ScoreNet, intList(func(r *recipe.Recipe) []int { return r.Net.ScoreNet.Channels[:] }))},
 	{"embed-dim", "ScoreNet time embedding size", forArch(network.ScoreNet, intField(func(r *recipe.Recipe) *int { return &r.Net.ScoreNet.EmbedDim }))},
+	{"fourier-scale", "ScoreNet: standard deviation of the random Fourier frequencies of t/T", forArch(network.ScoreNet, floatField(func(r *recipe.Recipe) *float64 { return &r.Net.ScoreNet.FourierScale }))},
 	{"hidden", "U-Net (assignment1) width D of the first level", forArch(network.UNet, intField(func(r *recipe.Recipe) *int { return &r.Net.UNet.Hidden }))},
 	{"classes", "number of classes of a conditional network (0 = unconditional)", intField(func(r *recipe.Recipe) *int { return r.Net.NumClassesField() })},
 	{"sampler", "sampler of the samples drawn after training and of evaluations: ddpm or ddim", func(r *recipe.Recipe, v string) error { r.Sample.Sampler = v; return nil }},
 	{"sampler-steps", "DDIM steps of those samples", intField(func(r *recipe.Recipe) *int { return &r.Sample.Steps })},
 	{"sample-n", "number of samples drawn after training", intField(func(r *recipe.Recipe) *int { return &r.Sample.N })},
 	{"sample-seed", "seed of the sampler's noise", int64Field(func(r *recipe.Recipe) *int64 { return &r.Sample.Seed })},
+	{"guidance", "guidance of those samples: none or cfg:W (classifier-free, conditional networks)", func(r *recipe.Recipe, v string) error { r.Sample.Guidance = v; return nil }},
 	{"fid-samples", "samples for the FID/KID evaluation (0 = skip)", intField(func(r *recipe.Recipe) *int { return &r.Sample.FIDSamples })},
 }
 
@@ -141,6 +145,9 @@ func resolveRecipe(fs *flag.FlagSet) (recipe.Recipe, error) {
 				}
 			case "false", "0":
 				*r.Net.NumClassesField(), r.Train.PUncond = 0, 0
+				// Classifier-free guidance needs the classes (a --guidance flag, applied after this
+				// one in fs.Visit's lexical order, still sets it).
+				r.Sample.Guidance = ""
 			default:
 				errs = append(errs, fmt.Sprintf("--conditional %q: want true or false", f.Value))
 			}

@@ -91,6 +91,9 @@ func runSample(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if labels == nil && o.Guidance.Kind == "cfg" && trained.Model.Conditional() {
+			labels = sampler.BalancedLabels(trained.Model, *n) // no --class: every digit in turn
+		}
 		if res, err = s.Sample(ctx, *n, labels, o, os.Stderr); err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		variance: fs.String("variance", "", "DDPM σ_t²: beta (β_t) or posterior (β̃_t) (default: the recipe's)"),
 		clip:     fs.Bool("clip", true, "clip the predicted x_0 to [-1, 1] at each step (when not given: the recipe's)"),
 		seed:     fs.Int64("seed", 0, "seed of the sampler's noise (default: the recipe's sampling seed)"),
-		guidance: fs.String("guidance", "none", "none, cfg:W (classifier-free, conditional models; W >= -1), gamma:G (the same as the assignment writes it: G = 1 + W) or classifier:S (with --classifier)"),
+		guidance: fs.String("guidance", "", "none, cfg:W (classifier-free, conditional models; W >= -1), gamma:G (the same as the assignment writes it: G = 1 + W) or classifier:S (with --classifier) (default: the model recipe's, none unless the recipe says cfg:W)"),
 		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
 		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
 	}
@@ -54,7 +54,10 @@ func (f *samplerFlags) given() map[string]bool {
 // is added to the recipe's seed when --seed is not given (commands that must not reuse the
 // samples of another use of the same model).
 func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Options, error) {
-	o := app.SampleOptions(s)
+	o, err := app.SampleOptions(s)
+	if err != nil {
+		return o, err
+	}
 	o.Seed += seedOffset
 	set := f.given()
 	if set["sampler"] {
@@ -75,9 +78,10 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 	if set["seed"] {
 		o.Seed = *f.seed
 	}
-	var err error
-	if o.Guidance, err = sampler.ParseGuidance(*f.guidance); err != nil {
-		return o, err
+	if set["guidance"] {
+		if o.Guidance, err = sampler.ParseGuidance(*f.guidance); err != nil {
+			return o, err
+		}
 	}
 	o.BatchSize = *f.batch
 	return o, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 )
 
 // TestSamplerFlagsDefaultToTheRecipe checks that a sampler flag not given keeps the model recipe's
@@ -44,6 +45,41 @@ func TestSamplerFlagsDefaultToTheRecipe(t *testing.T) {
 		if err != nil || o.Method != c.method || o.Steps != c.steps || o.Eta != c.eta || o.Variance != c.variance ||
 			o.ClipX0 != c.clip || o.Seed != c.seed || o.Guidance.String() != c.guidance {
 			t.Errorf("%v: %+v, %v", c.args, o, err)
+		}
+	}
+}
+
+// TestSamplerFlagsGuidanceFromTheRecipe: a recipe's cfg:W is the default guidance; --guidance
+// overrides it (none included); a recipe with a malformed guidance is an error.
+func TestSamplerFlagsGuidanceFromTheRecipe(t *testing.T) {
+	for _, c := range []struct {
+		recipe    string
+		args      []string
+		want      string
+		wantError string
+	}{
+		{"cfg:2", nil, "cfg:2", ""},
+		{"", nil, "none", ""},
+		{"none", nil, "none", ""},
+		{"cfg:2", []string{"--guidance", "none"}, "none", ""},
+		{"cfg:2", []string{"--guidance", "gamma:5"}, "cfg:4", ""},
+		{"cfg:x", nil, "", `guidance "cfg:x"`},
+		{"classifier:1", nil, "", "want none or cfg:W"},
+		{"cfg:-2", nil, "", ">= -1"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		sf := addSamplerFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		o, err := sf.options(recipe.Sample{Sampler: "ddim", Steps: 10, Guidance: c.recipe}, 0)
+		if c.wantError != "" {
+			testutil.WantErr(t, err, c.wantError)
+			continue
+		}
+		if err != nil || o.Guidance.String() != c.want {
+			t.Errorf("recipe %q, %v: guidance %s (%v), want %s", c.recipe, c.args, o.Guidance, err, c.want)
 		}
 	}
 }

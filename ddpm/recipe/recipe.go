@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/network"
@@ -31,6 +32,13 @@ type Train struct {
 	// LambdaLR idiom of the tutorials); LRDecay = 1 is a constant learning rate.
 	LRDecay float64 `json:"lr_decay"`
 	LRFloor float64 `json:"lr_floor"`
+	// LRSchedule is "" (the per-epoch schedule above) or "cosine": lr·(LRFloor + (1−LRFloor)·
+	// ½(1 + cos(π·s/S))) at (0-based) step s of the run's S = Epochs × steps-per-epoch steps
+	// (LRDecay is then unused).
+	LRSchedule string `json:"lr_schedule,omitempty"`
+	// LRWarmup > 0 multiplies the schedule by min(1, (s+1)/LRWarmup): a linear warm-up over the
+	// first LRWarmup steps.
+	LRWarmup int `json:"lr_warmup,omitempty"`
 	// Seed determines initial weights, data order and every noise draw: same seed, same backend,
 	// same numbers.
 	Seed int64 `json:"seed"`
@@ -68,6 +76,28 @@ type Sample struct {
 	Seed int64 `json:"seed"`
 	// FIDSamples is the number of samples for the FID/KID evaluation of `ddpm run`.
 	FIDSamples int `json:"fid_samples"`
+	// Guidance is "" or "none" (no guidance), or "cfg:W": classifier-free guidance of weight W ≥ −1
+	// for a class-conditional network (the samples of `ddpm run` and of its evaluations are then
+	// drawn with balanced class labels). Classifier guidance needs a separately trained classifier
+	// and is chosen on the command line only.
+	Guidance string `json:"guidance,omitempty"`
+}
+
+// CFGWeight returns the classifier-free guidance weight W of Guidance "cfg:W" (ok = false for no
+// guidance). It does not validate: see Validate.
+func (s Sample) CFGWeight() (w float64, ok bool, err error) {
+	if s.Guidance == "" || s.Guidance == "none" {
+		return 0, false, nil
+	}
+	v, found := strings.CutPrefix(s.Guidance, "cfg:")
+	if !found {
+		return 0, false, fmt.Errorf("sample: guidance %q: want none or cfg:W", s.Guidance)
+	}
+	w, err = strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(w) || math.IsInf(w, 0) || w < -1 {
+		return 0, false, fmt.Errorf("sample: guidance %q: W must be a finite number >= -1", s.Guidance)
+	}
+	return w, true, nil
 }
 
 // Recipe is a complete, named set of hyperparameters.
@@ -219,6 +249,10 @@ func (r Recipe) Validate() error {
 		return fmt.Errorf("recipe %q: lr decay %g: must be in (0, 1]", r.Name, t.LRDecay)
 	case !(t.LRFloor >= 0 && t.LRFloor <= 1):
 		return fmt.Errorf("recipe %q: lr floor %g: must be in [0, 1]", r.Name, t.LRFloor)
+	case t.LRSchedule != "" && t.LRSchedule != "cosine":
+		return fmt.Errorf("recipe %q: lr schedule %q: want \"\" (per epoch) or cosine", r.Name, t.LRSchedule)
+	case t.LRWarmup < 0:
+		return fmt.Errorf("recipe %q: lr warm-up %d: must be >= 0 steps", r.Name, t.LRWarmup)
 	case !(t.EMADecay >= 0 && t.EMADecay < 1):
 		return fmt.Errorf("recipe %q: ema decay %g: must be in [0, 1)", r.Name, t.EMADecay)
 	case !(t.PUncond >= 0 && t.PUncond < 1):
@@ -235,7 +269,14 @@ func (r Recipe) Validate() error {
 	case t.EvalSamples < 0 || t.EvalSamples == 1:
 		return fmt.Errorf("recipe %q: eval samples %d: must be 0 (off) or >= 2", r.Name, t.EvalSamples)
 	}
-	return r.Sample.Validate(r.Schedule.Steps)
+	if err := r.Sample.Validate(r.Schedule.Steps); err != nil {
+		return fmt.Errorf("recipe %q: %w", r.Name, err)
+	}
+	if _, cfg, _ := r.Sample.CFGWeight(); cfg && !r.Net.Conditional() {
+		return fmt.Errorf("recipe %q: sample guidance %q needs a class-conditional network (num_classes > 0)",
+			r.Name, r.Sample.Guidance)
+	}
+	return nil
 }
 
 // Validate checks the sampling settings against a schedule of T steps.
@@ -254,10 +295,27 @@ func (s Sample) Validate(T int) error {
 	case s.FIDSamples < 0:
 		return fmt.Errorf("sample: fid samples %d: must be >= 0", s.FIDSamples)
 	}
-	return nil
+	_, _, err := s.CFGWeight()
+	return err
 }
 
-// LearningRate returns the learning rate used during epoch (0-based).
+// LRFactor is the factor of LR at (0-based) step of a run of totalSteps steps of stepsPerEpoch
+// each: the schedule (per epoch, or cosine) times the warm-up. Training computes the same inside
+// the graph (training.setLearningRate).
+func (t Train) LRFactor(step, stepsPerEpoch, totalSteps int64) float64 {
+	f := 1.0
+	if t.LRWarmup > 0 {
+		f = min(1, float64(step+1)/float64(t.LRWarmup))
+	}
+	if t.LRSchedule == "cosine" {
+		p := float64(min(step, totalSteps)) / float64(totalSteps)
+		return f * (t.LRFloor + (1-t.LRFloor)*0.5*(1+math.Cos(math.Pi*p)))
+	}
+	return f * t.LearningRate(int(step/stepsPerEpoch)) / t.LR
+}
+
+// LearningRate returns the learning rate used during epoch (0-based) by the per-epoch schedule,
+// without warm-up.
 func (t Train) LearningRate(epoch int) float64 {
 	f := 1.0
 	for range epoch {

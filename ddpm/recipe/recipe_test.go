@@ -52,3 +52,42 @@ func TestRecipesAreValid(t *testing.T) {
 		t.Errorf("scorenet lr schedule: epoch 0 %g, epoch 200 %g", s.Train.LearningRate(0), s.Train.LearningRate(200))
 	}
 }
+
+// TestValidateScheduleAndGuidance: the learning-rate schedule, warm-up and sampling guidance fields
+// are checked, with the field and value named.
+func TestValidateScheduleAndGuidance(t *testing.T) {
+	cond, _ := Get("quick-cond")
+	uncond, _ := Get("scorenet")
+	for _, tc := range []struct {
+		name    string
+		base    Recipe
+		change  func(r *Recipe)
+		wantErr string // "" = valid
+	}{
+		{"cosine", cond, func(r *Recipe) { r.Train.LRSchedule = "cosine" }, ""},
+		{"unknown schedule", cond, func(r *Recipe) { r.Train.LRSchedule = "linear" }, `lr schedule "linear"`},
+		{"warm-up", cond, func(r *Recipe) { r.Train.LRWarmup = 100 }, ""},
+		{"negative warm-up", cond, func(r *Recipe) { r.Train.LRWarmup = -1 }, "lr warm-up -1"},
+		{"cfg on a conditional net", cond, func(r *Recipe) { r.Sample.Guidance = "cfg:2.5" }, ""},
+		{"none", uncond, func(r *Recipe) { r.Sample.Guidance = "none" }, ""},
+		{"cfg on an unconditional net", uncond, func(r *Recipe) { r.Sample.Guidance = "cfg:2" }, "needs a class-conditional network"},
+		{"classifier guidance", cond, func(r *Recipe) { r.Sample.Guidance = "classifier:2" }, `guidance "classifier:2": want none or cfg:W`},
+		{"weight below -1", cond, func(r *Recipe) { r.Sample.Guidance = "cfg:-1.5" }, ">= -1"},
+		{"not a number", cond, func(r *Recipe) { r.Sample.Guidance = "cfg:NaN" }, ">= -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.base
+			tc.change(&r)
+			err := r.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	if w, ok, err := (Sample{Guidance: "cfg:3"}).CFGWeight(); w != 3 || !ok || err != nil {
+		t.Errorf("CFGWeight(cfg:3) = %v, %v, %v", w, ok, err)
+	}
+}

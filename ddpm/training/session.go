@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,8 +91,12 @@ type Session struct {
 	Epochs          int
 	CheckpointEvery int // steps (0: at the end of each epoch only)
 	KeepCheckpoints int
-	// LR·max(LRFloor, LRDecay^epoch) is Adam's learning rate (LRDecay = LRFloor = 1: constant).
+	// LR·max(LRFloor, LRDecay^epoch) is Adam's learning rate (LRDecay = LRFloor = 1: constant);
+	// with LRCosine, LR·(LRFloor + (1−LRFloor)·½(1+cos(π·step/TotalSteps))) instead; either times
+	// min(1, (step+1)/LRWarmup) when LRWarmup > 0 (recipe.Train.LRFactor on the host).
 	LR, LRDecay, LRFloor float64
+	LRCosine             bool
+	LRWarmup             int64
 	// ParamScope is the scope whose trainable variables Progress.Parameters counts.
 	ParamScope string
 	// EpochEval, if set, evaluates the weights at the end of every epoch; the result is kept in
@@ -181,7 +186,7 @@ func (c Session) loop(ctx context.Context, b compute.Backend, store *model.Store
 	p := state.TrainingProgress()
 	spe := int64(p.StepsPerEpoch)
 	modelFn := func(scope *model.Scope, x0, labels, rng *Node) {
-		setLearningRate(scope, x0.Graph(), c.LR, c.LRDecay, c.LRFloor, spe)
+		c.setLearningRate(scope, x0.Graph(), spe, p.TotalSteps)
 		c.ModelFn(scope, x0, labels, rng)
 	}
 	trainer := train.NewTrainer(b, store, modelFn, nil, optimizer.Adam().LearningRate(c.LR).Done(), nil, nil)
@@ -265,13 +270,25 @@ func (c Session) loop(ctx context.Context, b compute.Backend, store *model.Store
 	return err
 }
 
-// setLearningRate sets Adam's learning rate in the graph to lr·max(floor, decay^epoch), where
-// epoch = ⌊globalStep / stepsPerEpoch⌋ is read from the (not yet incremented) global step.
-func setLearningRate(scope *model.Scope, g *Graph, lr, decay, floor float64, stepsPerEpoch int64) {
+// setLearningRate sets Adam's learning rate in the graph as documented at Session.LR, read from the
+// (not yet incremented) global step: the per-epoch schedule uses epoch = ⌊step / stepsPerEpoch⌋,
+// the cosine one step / totalSteps.
+func (c Session) setLearningRate(scope *model.Scope, g *Graph, stepsPerEpoch, totalSteps int64) {
 	step := ConvertDType(optimizer.GetGlobalStepVar(scope).NodeValue(g), dtypes.Float64)
-	epoch := Floor(DivScalar(step, float64(stepsPerEpoch)))
-	factor := Max(Pow(Scalar(g, dtypes.Float64, decay), epoch), Scalar(g, dtypes.Float64, floor))
-	optimizer.LearningRateVar(scope, dtypes.Float32, lr).SetNodeValue(ConvertDType(MulScalar(factor, lr), dtypes.Float32))
+	scalar := func(v float64) *Node { return Scalar(g, dtypes.Float64, v) }
+	var factor *Node
+	if c.LRCosine {
+		progress := DivScalar(Min(step, scalar(float64(totalSteps))), float64(totalSteps))
+		cos := MulScalar(AddScalar(Cos(MulScalar(progress, math.Pi)), 1), 0.5)
+		factor = AddScalar(MulScalar(cos, 1-c.LRFloor), c.LRFloor)
+	} else {
+		epoch := Floor(DivScalar(step, float64(stepsPerEpoch)))
+		factor = Max(Pow(scalar(c.LRDecay), epoch), scalar(c.LRFloor))
+	}
+	if c.LRWarmup > 0 {
+		factor = Mul(factor, Min(DivScalar(AddScalar(step, 1), float64(c.LRWarmup)), scalar(1)))
+	}
+	optimizer.LearningRateVar(scope, dtypes.Float32, c.LR).SetNodeValue(ConvertDType(MulScalar(factor, c.LR), dtypes.Float32))
 }
 
 func countTrainable(store *model.Store, scope string) int {

@@ -42,8 +42,8 @@ func (e *NaNError) Error() string {
 func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
 
 // checkCompatible verifies that a checkpoint's recipe can be continued with r: everything that
-// shapes the model, the data order or the noise must be equal; epochs, checkpointing and sampling
-// settings may change.
+// shapes the model, the data order, the noise or the learning rate must be equal; epochs (unless
+// the learning rate follows a cosine over the run), checkpointing and sampling settings may change.
 func checkCompatible(saved, r recipe.Recipe) error {
 	type field struct {
 		name      string
@@ -59,14 +59,26 @@ func checkCompatible(saved, r recipe.Recipe) error {
 		{"lr", saved.Train.LR, r.Train.LR},
 		{"lr_decay", saved.Train.LRDecay, r.Train.LRDecay},
 		{"lr_floor", saved.Train.LRFloor, r.Train.LRFloor},
+		{"lr_schedule", saved.Train.LRSchedule, r.Train.LRSchedule},
+		{"lr_warmup", saved.Train.LRWarmup, r.Train.LRWarmup},
 		{"ema_decay", saved.Train.EMADecay, r.Train.EMADecay},
 		{"p_uncond", saved.Train.PUncond, r.Train.PUncond},
+		{"epochs (the cosine schedule's length)", cosineEpochs(saved.Train), cosineEpochs(r.Train)},
 	} {
 		if fmt.Sprint(f.old) != fmt.Sprint(f.new_) {
 			return &ResumeMismatchError{Field: f.name, Saved: fmt.Sprint(f.old), Asked: fmt.Sprint(f.new_)}
 		}
 	}
 	return nil
+}
+
+// cosineEpochs is the number of epochs when it shapes the learning rate (a cosine schedule runs
+// over all the steps), else 0: epochs may otherwise change on resume.
+func cosineEpochs(t recipe.Train) int {
+	if t.LRSchedule == "cosine" {
+		return t.Epochs
+	}
+	return 0
 }
 
 // ResumeMismatchError is returned when a run is resumed with a setting that shapes the model, the

@@ -88,7 +88,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Dir: opts.Dir, Resume: opts.Resume, Backend: opts.Backend, Data: data, Log: log, StopAfter: opts.StopAfter,
 		MetaFile: "recipe.json", Meta: r.JSON(), Label: r.Name,
 		Seed: t.Seed, BatchSize: t.BatchSize, Epochs: t.Epochs, CheckpointEvery: t.CheckpointEvery,
-		KeepCheckpoints: t.KeepCheckpoints, LR: t.LR, LRDecay: t.LRDecay, LRFloor: t.LRFloor, ParamScope: ModelScope,
+		KeepCheckpoints: t.KeepCheckpoints, LR: t.LR, LRDecay: t.LRDecay, LRFloor: t.LRFloor,
+		LRCosine: t.LRSchedule == "cosine", LRWarmup: int64(t.LRWarmup), ParamScope: ModelScope,
 		EpochEval: epochEval(opts.EpochEval, m),
 		ModelFn: func(scope *model.Scope, x0, labels, rng *Node) {
 			train.AddMainLoss(m.Loss(scope.In(ModelScopeName), x0, labels, rng, t.PUncond))

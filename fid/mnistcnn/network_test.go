@@ -305,8 +305,14 @@ func TestPipelineSanity(t *testing.T) {
 	if mNoise.KID.Mean < 10*math.Abs(mReal.KID.Mean) || mNoise.KID.Mean < 10*mReal.KID.Std {
 		t.Errorf("KID of noise %.5f not ≫ KID of real images %.5f ± %.5f", mNoise.KID.Mean, mReal.KID.Mean, mReal.KID.Std)
 	}
-	if mReal.Accuracy < 0.98 || mReal.Score < 9 {
-		t.Errorf("real images: accuracy %.4f, score %.3f", mReal.Accuracy, mReal.Score)
+	if mReal.Accuracy < 0.98 || mReal.Score < 9 || mReal.Confident < 0.95 {
+		t.Errorf("real images: accuracy %.4f, score %.3f, confident %.4f", mReal.Accuracy, mReal.Score, mReal.Confident)
+	}
+	if f := mReal.Floor; f.Confident == nil || *f.Confident < 0.95 || *f.ConfidentStd > 0.02 {
+		t.Errorf("floor: confident %v ± %v, want ≥ 0.95 ± ≤ 0.02", f.Confident, f.ConfidentStd)
+	}
+	if mNoise.Confident > 0.5 {
+		t.Errorf("uniform noise: %.4f classified with confidence ≥ %g", mNoise.Confident, fid.ConfidenceThreshold)
 	}
 	h := 0
 	for _, k := range mReal.Histogram {
