@@ -22,7 +22,7 @@ func TestBadInputs(t *testing.T) {
 	// A tiny trained (unconditional) model to sample from: 2 steps.
 	model := filepath.Join(tmp, "model")
 	run(t, bin, 0, "train", "--out", model, "--backend", "go", "--channels", "32,32,32,32", "--embed-dim", "32",
-		"--train-examples", "64", "--batch", "32", "--epochs", "1", "--T", "20")
+		"--train-examples", "64", "--batch", "32", "--epochs", "1", "--T", "20", "--conditional", "false")
 
 	// MNIST copies: one with a bit flipped, one truncated.
 	good, err := os.ReadFile(filepath.Join(mnistDir(t), "train-labels-idx1-ubyte"))

@@ -37,7 +37,7 @@ func TestShorterChainCapsDDIMStepsUnlessGiven(t *testing.T) {
 		wantErr   string
 	}{
 		{[]string{"--recipe", "quick", "--T", "20"}, 20, ""},
-		{[]string{"--recipe", "quick", "--T", "100"}, 50, ""},
+		{[]string{"--recipe", "quick", "--T", "100"}, 25, ""},
 		{[]string{"--recipe", "quick", "--sampler-steps", "10", "--T", "20"}, 10, ""},
 		{[]string{"--recipe", "quick", "--sampler-steps", "30", "--T", "20"}, 0, "ddim steps 30: must be in [1, T=20]"},
 	} {
@@ -71,7 +71,7 @@ func TestInvalidInputsAreClearErrors(t *testing.T) {
 		{[]string{"--epochs", "0"}, "epochs 0"},
 		{[]string{"--channels", "32,64"}, "want 4 comma-separated integers"},
 		{[]string{"--channels", "30,32,64,64"}, "not divisible"},
-		{[]string{"--p-uncond", "0.1"}, "needs a conditional network"},
+		{[]string{"--conditional", "false", "--p-uncond", "0.1"}, "needs a conditional network"},
 		{[]string{"--dataset", "cifar"}, `dataset "cifar"`},
 		{[]string{"--conditional", "maybe"}, `--conditional "maybe"`},
 		{[]string{"--schedule", "sigmoid"}, `unknown kind "sigmoid"`},

@@ -16,6 +16,15 @@ func TestRecipesAreValid(t *testing.T) {
 			t.Errorf("recipe %s: %v", name, err)
 		}
 	}
+	// The main job's CPU recipe draws class-conditional digits with classifier-free guidance; it has
+	// no "-cond" twin.
+	q, _ := Get("quick")
+	if w, cfg, _ := q.Sample.CFGWeight(); !q.Net.Conditional() || !cfg || w <= 0 || q.Train.PUncond != 0.1 {
+		t.Errorf("quick: conditional %v, guidance %q, p_uncond %g", q.Net.Conditional(), q.Sample.Guidance, q.Train.PUncond)
+	}
+	if _, err := Get("quick-cond"); err == nil {
+		t.Error("quick-cond exists beside the conditional quick")
+	}
 	s, _ := Get("scorenet")
 	if s.Schedule.Steps != 200 || s.Schedule.BetaT != 0.1 || s.Train.BatchSize != 100 || s.Train.LR != 0.01 || s.Train.Epochs != 60 {
 		t.Errorf("scorenet recipe drifted from seed 003: %+v", s)
@@ -56,7 +65,7 @@ func TestRecipesAreValid(t *testing.T) {
 // TestValidateScheduleAndGuidance: the learning-rate schedule, warm-up and sampling guidance fields
 // are checked, with the field and value named.
 func TestValidateScheduleAndGuidance(t *testing.T) {
-	cond, _ := Get("quick-cond")
+	cond, _ := Get("quick")
 	uncond, _ := Get("scorenet")
 	for _, tc := range []struct {
 		name    string

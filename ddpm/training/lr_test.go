@@ -70,6 +70,7 @@ func TestLearningRateSchedule(t *testing.T) {
 // cosine over the run's steps; the schedule itself may not change.
 func TestResumeCompatibility(t *testing.T) {
 	base, _ := recipe.Get("quick")
+	base.Train.LRSchedule, base.Train.LRWarmup = "", 0 // per epoch
 	cosine := base
 	cosine.Train.LRSchedule, cosine.Train.LRWarmup = "cosine", 10
 	for _, tc := range []struct {
