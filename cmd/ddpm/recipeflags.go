@@ -97,6 +97,7 @@ var overrides = []override{
 	{"checkpoint-every", "save a checkpoint every N steps (0 = at the end of each epoch)", intField(func(r *recipe.Recipe) *int { return &r.Train.CheckpointEvery })},
 	{"keep", "number of checkpoints to keep", intField(func(r *recipe.Recipe) *int { return &r.Train.KeepCheckpoints })},
 	{"eval-samples", "evaluate FID/KID of N samples at the end of every epoch (0 = off)", intField(func(r *recipe.Recipe) *int { return &r.Train.EvalSamples })},
+	{"init", "start from the weights of this trained model (run, export or checkpoint; its EMA weights when it has them) with a fresh optimiser and schedule", func(r *recipe.Recipe, v string) error { r.Train.Init = v; return nil }},
 	{"T", "number of diffusion steps", intField(func(r *recipe.Recipe) *int { return &r.Schedule.Steps })},
 	{"schedule", "noise schedule: linear or cosine", func(r *recipe.Recipe, v string) error { r.Schedule.Kind = schedule.Kind(v); return nil }},
 	{"beta1", "β₁ of the linear schedule", floatField(func(r *recipe.Recipe) *float64 { return &r.Schedule.Beta1 })},

@@ -56,6 +56,12 @@ type Train struct {
 	// that many samples (the recipe's sampler settings, a fixed seed) beside the real-data floor,
 	// kept with the loss history (the "FID against epoch" figure). 0 disables it.
 	EvalSamples int `json:"eval_samples,omitempty"`
+	// Init, if not empty, is a trained model (run directory, exported model or checkpoint) whose
+	// network weights start this run instead of a random initialisation (its EMA weights when it has
+	// them); the optimiser, the step count, the learning-rate schedule and the EMA start afresh. Its
+	// network and noise schedule must equal this recipe's. A warm start: "continue a finished run
+	// with a new learning-rate schedule".
+	Init string `json:"init,omitempty"`
 }
 
 // Sample holds the sampling and evaluation settings.

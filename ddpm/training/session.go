@@ -106,6 +106,9 @@ type Session struct {
 	// RNG state (derived from (Seed, step)): it adds the loss with train.AddMainLoss and may register
 	// per-step updates (EMA) with train.AddPerStepUpdateGraphFn.
 	ModelFn func(scope *model.Scope, x0, labels, rng *Node)
+	// Init, if set, is called on a fresh start (not when resuming a checkpoint) with the new, empty
+	// store, before any graph is built: a warm start puts its initial weights there.
+	Init func(store *model.Store) error
 }
 
 // RunSession trains as configured. state is the caller's checkpoint state: its Progress is
@@ -161,6 +164,11 @@ func RunSession[S Checkpointed](ctx context.Context, c Session, state S, compati
 			p.TrainSeconds, p.Parameters, p.EpochEvals = sp.TrainSeconds, sp.Parameters, sp.EpochEvals
 			lastCheckpoint = found.Dir
 			fmt.Fprintf(log, "resume: continuing from %s (step %d of %d, epoch %d)\n", found.Dir, p.Step, p.TotalSteps, p.Epoch())
+		}
+	}
+	if lastCheckpoint == "" && c.Init != nil {
+		if err := c.Init(store); err != nil {
+			return nil, "", err
 		}
 	}
 	if p.Done() {

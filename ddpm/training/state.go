@@ -14,6 +14,8 @@ type State struct {
 	// Exported is "ema" or "raw" for a slim checkpoint written by app.Export that holds only
 	// those network weights (no optimiser state: it cannot be resumed); "" for a training checkpoint.
 	Exported string `json:"exported,omitempty"`
+	// WarmStart says where the initial weights came from when the recipe has Train.Init (nil otherwise).
+	WarmStart *WarmStart `json:"warm_start,omitempty"`
 }
 
 // NaNError reports a non-finite loss: training stopped at once and nothing was saved after the
@@ -63,6 +65,7 @@ func checkCompatible(saved, r recipe.Recipe) error {
 		{"lr_warmup", saved.Train.LRWarmup, r.Train.LRWarmup},
 		{"ema_decay", saved.Train.EMADecay, r.Train.EMADecay},
 		{"p_uncond", saved.Train.PUncond, r.Train.PUncond},
+		{"init", saved.Train.Init, r.Train.Init},
 		{"epochs (the cosine schedule's length)", cosineEpochs(saved.Train), cosineEpochs(r.Train)},
 	} {
 		if fmt.Sprint(f.old) != fmt.Sprint(f.new_) {

@@ -91,6 +91,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		KeepCheckpoints: t.KeepCheckpoints, LR: t.LR, LRDecay: t.LRDecay, LRFloor: t.LRFloor,
 		LRCosine: t.LRSchedule == "cosine", LRWarmup: int64(t.LRWarmup), ParamScope: ModelScope,
 		EpochEval: epochEval(opts.EpochEval, m),
+		Init:      warmStartFn(t.Init, r, state, log),
 		ModelFn: func(scope *model.Scope, x0, labels, rng *Node) {
 			train.AddMainLoss(m.Loss(scope.In(ModelScopeName), x0, labels, rng, t.PUncond))
 			if t.EMADecay > 0 {
@@ -99,11 +100,30 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				})
 			}
 		},
-	}, state, func(saved *State) error { return checkCompatible(saved.Recipe, r) })
+	}, state, func(saved *State) error {
+		if err := checkCompatible(saved.Recipe, r); err != nil {
+			return err
+		}
+		state.WarmStart = saved.WarmStart
+		return nil
+	})
 	if store == nil {
 		return nil, err
 	}
 	return &Result{State: *state, CheckpointDir: last, Store: store, Model: m}, err
+}
+
+// warmStartFn returns the Session.Init of a recipe with Train.Init (nil without), which records the
+// source in state.
+func warmStartFn(init string, r recipe.Recipe, state *State, log io.Writer) func(*model.Store) error {
+	if init == "" {
+		return nil
+	}
+	return func(store *model.Store) error {
+		ws, err := warmStart(init, r, store, log)
+		state.WarmStart = ws
+		return err
+	}
 }
 
 // LoadTrainingSet loads the recipe's training images (the first TrainExamples if > 0).
