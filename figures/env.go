@@ -254,9 +254,12 @@ func recipeDiff(path string, want recipe.Recipe) string {
 	return describeNet(got)
 }
 
-// describeNet names a recipe's network and schedule, e.g. "U-Net D=16, linear β 0.0001→0.02, T=300".
+// describeNet names a recipe's network and schedule, e.g. "U-Net D=16, linear β 0.0001→0.02, T=300"
+// or "ScoreNet (GroupNorm groups 4,4,4,4 / 4,4,4), linear β 0.0001→0.1, T=200".
 func describeNet(r recipe.Recipe) string {
-	net := "ScoreNet"
+	sn := r.Net.ScoreNet
+	join := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ","), "[]") }
+	net := fmt.Sprintf("ScoreNet (GroupNorm groups %s / %s)", join(sn.EncoderGroups[:]), join(sn.DecoderGroups[:]))
 	if r.Net.Arch == network.UNet {
 		net = fmt.Sprintf("U-Net D=%d", r.Net.UNet.Hidden)
 	}

@@ -144,11 +144,12 @@ func TestRecipeDiff(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "recipe.json")
 	old, _ := recipe.Get("scorenet")
+	old.Net.ScoreNet.EncoderGroups, old.Net.ScoreNet.DecoderGroups = [4]int{4, 32, 32, 32}, [3]int{32, 32, 32}
 	today, _ := recipe.Get("assignment1-d16-cond")
 	for _, c := range []struct {
 		stored   recipe.Recipe
 		wantDiff string
-	}{{old, "ScoreNet, linear β 0.0001→0.1, T=200"}, {today, ""}} {
+	}{{old, "ScoreNet (GroupNorm groups 4,32,32,32 / 32,32,32), linear β 0.0001→0.1, T=200"}, {today, ""}} {
 		if err := os.WriteFile(path, c.stored.JSON(), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -196,11 +196,19 @@ func quick() Recipe {
 // others are this project's documented choices.
 func Recipes() map[string]Recipe {
 	sample := Sample{N: 64, Sampler: "ddpm", Steps: 50, Variance: "beta", ClipX0: true, Seed: 1, FIDSamples: 1000}
+	// Seed 003's network is the tutorial ScoreNet with GroupNorm(4 groups) at every level (the
+	// original's ScoreNet(group_num=4), Code I and II alike). The tutorial's own 4/32/32/32 and
+	// 32/32/32 groups (scorenet.Default) leave one channel per group in the last decoder level,
+	// where the norm removes the time projection dense7 adds before it: a network that never
+	// learns from dense7. Runs trained before 2026-12-04 used those groups; their recipe.json says so.
+	seed003Net := scorenet.Default()
+	seed003Net.EncoderGroups = [4]int{4, 4, 4, 4} // seed
+	seed003Net.DecoderGroups = [3]int{4, 4, 4}    // seed
 	scorenet003 := Recipe{
 		Name:        "scorenet",
-		Description: "seed 003: ScoreNet, T=200 linear β 1e-4→0.1, batch 100, Adam lr 0.01 decayed per epoch, 60 epochs",
+		Description: "seed 003: ScoreNet (GroupNorm 4 groups), T=200 linear β 1e-4→0.1, batch 100, Adam lr 0.01 decayed per epoch, 60 epochs",
 		Schedule:    linear200, // seed
-		Net:         network.FromScoreNet(scorenet.Default()),
+		Net:         network.FromScoreNet(seed003Net),
 		Train: Train{Dataset: "mnist", Epochs: 60, BatchSize: 100, LR: 1e-2, // seed
 			LRDecay: 0.98, LRFloor: 0.2, // the tutorials' LambdaLR(max(0.2, 0.98**epoch))
 			Seed: 3, EMADecay: 0.999, CheckpointEvery: 0, KeepCheckpoints: 3},

@@ -29,6 +29,9 @@ func TestRecipesAreValid(t *testing.T) {
 	if s.Schedule.Steps != 200 || s.Schedule.BetaT != 0.1 || s.Train.BatchSize != 100 || s.Train.LR != 0.01 || s.Train.Epochs != 60 {
 		t.Errorf("scorenet recipe drifted from seed 003: %+v", s)
 	}
+	if g := s.Net.ScoreNet; g.EncoderGroups != [4]int{4, 4, 4, 4} || g.DecoderGroups != [3]int{4, 4, 4} {
+		t.Errorf("scorenet GroupNorm groups %v / %v, want the seed's 4 at every level", g.EncoderGroups, g.DecoderGroups)
+	}
 	// Seed 000 (outline §5-§7): T=300, β 1e-4→0.02, batch 64, 20 epochs, Adam 1e-3 with
 	// ExponentialLR(0.1^(1/20)) per epoch, no EMA, label dropout 0.1, the U-Net at D=128, DDPM
 	// sampling with σ²=β and no clipping.

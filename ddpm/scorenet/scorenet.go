@@ -70,7 +70,10 @@ type Config struct {
 	NumClasses int `json:"num_classes"`
 }
 
-// Default is the classic ScoreNet configuration (unconditional).
+// Default is the classic ScoreNet configuration of Song et al.'s tutorial (unconditional). Its
+// GroupNorm groups differ from seed 003's code, which uses 4 groups at every level (recipe
+// "scorenet"): with 32 groups of the 32 channels of the last decoder level, the norm removes the
+// time projection added before it.
 func Default() Config {
 	return Config{
 		Channels:      [4]int{32, 64, 128, 256},
