@@ -6,6 +6,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/fid"
+	"github.com/ddpm-go/ddpm/internal/testutil"
 )
 
 // images returns n images whose pixels are base + shift + a small per-image pattern, in [−1, 1].
@@ -116,5 +117,42 @@ func TestImageMSE(t *testing.T) {
 				t.Errorf("%s: image %d: %g, want %g", tc.name, i, got[i], tc.want[i])
 			}
 		}
+	}
+}
+
+func TestNoiseEach(t *testing.T) {
+	b := testutil.GoBackend(t)
+	s := schedule.MustNew(schedule.Config{Kind: schedule.Linear, Steps: 200, Beta1: 1e-4, BetaT: 0.1})
+	x0 := images(3, 0)
+	for _, tc := range []struct {
+		name    string
+		ts      []int
+		wantErr bool
+	}{
+		{"one step each", []int{0, 50, 200}, false},
+		{"same step", []int{7, 7, 7}, false},
+		{"step out of range", []int{1, 2, 201}, true},
+		{"too few steps", []int{1, 2}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			xt, eps, err := NoiseEach(b, s, x0, tc.ts, 3)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if want := Noise(len(tc.ts), 1, 3); MaxAbsDiff(eps, want) != 0 {
+				t.Fatal("ε is not Noise(n, 1, seed)")
+			}
+			for i, step := range tc.ts {
+				for p := i * Pixels; p < (i+1)*Pixels; p++ {
+					want := s.SqrtAlphaBar[step]*float64(x0[p]) + s.SqrtOneMinusAlphaBar[step]*float64(eps[p])
+					if math.Abs(float64(xt[p])-want) > 1e-5 {
+						t.Fatalf("image %d (t=%d), pixel %d: x_t = %g, want %g", i, step, p-i*Pixels, xt[p], want)
+					}
+				}
+			}
+		})
 	}
 }
