@@ -50,25 +50,52 @@ func NoiseImages(b compute.Backend, s *schedule.Schedule, x0 []float32, n int, t
 		}
 	}
 	x := make([]float32, 0, n*k*Pixels)
-	tt := make([]int32, 0, n*k)
+	tt := make([]int, 0, n*k)
 	for i := range n {
 		for _, t := range ts {
 			x = append(x, x0[i*Pixels:(i+1)*Pixels]...)
-			tt = append(tt, int32(t))
+			tt = append(tt, t)
 		}
 	}
 	eps = Noise(n, k, seed)
+	xt, err = addNoise(b, s, x, tt, eps)
+	return xt, eps, err
+}
+
+// NoiseEach computes x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for each of the len(ts) images of x0 at its own
+// step ts[i] (0..T), with its own noise ε_i (Noise(len(ts), 1, seed): image i's noise depends
+// only on seed and i). It returns x_t and ε.
+func NoiseEach(b compute.Backend, s *schedule.Schedule, x0 []float32, ts []int, seed int64) (xt, eps []float32, err error) {
+	n := len(ts)
+	if n < 1 || len(x0) != n*Pixels {
+		return nil, nil, fmt.Errorf("figures: %d steps for %d values (want one step per 28×28 image)", n, len(x0))
+	}
+	eps = Noise(n, 1, seed)
+	xt, err = addNoise(b, s, x0, ts, eps)
+	return xt, eps, err
+}
+
+// addNoise runs diffusion.AddNoise on len(ts) images.
+func addNoise(b compute.Backend, s *schedule.Schedule, x []float32, ts []int, eps []float32) ([]float32, error) {
+	n := len(ts)
+	tt := make([]int32, n)
+	for i, t := range ts {
+		if t < 0 || t > s.T {
+			return nil, fmt.Errorf("figures: step t=%d out of range [0, %d]", t, s.T)
+		}
+		tt[i] = int32(t)
+	}
 	exec, err := graph.NewExec(b, func(x0, t, eps *graph.Node) *graph.Node { return diffusion.AddNoise(s, x0, t, eps) })
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer exec.Finalize()
-	out, err := exec.Call(tensors.FromFlatDataAndDimensions(x, n*k, 28, 28, 1), tensors.FromFlatDataAndDimensions(tt, n*k),
-		tensors.FromFlatDataAndDimensions(eps, n*k, 28, 28, 1))
+	out, err := exec.Call(tensors.FromFlatDataAndDimensions(x, n, 28, 28, 1), tensors.FromFlatDataAndDimensions(tt, n),
+		tensors.FromFlatDataAndDimensions(eps, n, 28, 28, 1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("figures: forward process: %w", err)
+		return nil, fmt.Errorf("figures: forward process: %w", err)
 	}
-	return tensors.MustCopyFlatData[float32](out[0]), eps, nil
+	return tensors.MustCopyFlatData[float32](out[0]), nil
 }
 
 // Denoised is the network's view of noisy images: the predicted noise ε̂(x_t, t) and the
