@@ -96,6 +96,9 @@ func MetricPlot(title, yLabel string, metric func(Eval) float64, floor func(Eval
 			continue
 		}
 		s := viz.Series{Name: ev[0].Model}
+		if mixedSettings(evals...) { // the title cannot say N and sampler: each legend entry does
+			s.Name = fmt.Sprintf("%s (N=%d, %s)", ev[0].Model, ev[0].N, ev[0].Sampler)
+		}
 		for _, v := range ev {
 			s.X = append(s.X, float64(v.Epoch))
 			s.Y = append(s.Y, metric(v))
@@ -109,22 +112,24 @@ func MetricPlot(title, yLabel string, metric func(Eval) float64, floor func(Eval
 	if err != nil {
 		return nil, err
 	}
-	first := evals[0]
-	for _, ev := range evals {
-		if len(ev) > 0 {
-			first = ev
-			break
-		}
-	}
-	f := floor(first[0])
-	ys := []float64{f}
+	var ys []float64
 	xs := make([][]float64, len(series))
 	for i, s := range series {
 		xs[i] = s.X
 		ys = append(ys, s.Y...)
 	}
-	if _, _, err := addFloorLine(p, f, fmt.Sprintf("real data, N=%d (floor)", first[0].N), 0.5, xs...); err != nil {
-		return nil, err
+	// One floor per sample count: the floor depends on N.
+	seen := map[int]bool{}
+	for _, ev := range evals {
+		if len(ev) == 0 || seen[ev[0].N] {
+			continue
+		}
+		seen[ev[0].N] = true
+		f := floor(ev[0])
+		ys = append(ys, f)
+		if _, _, err := addFloorLine(p, f, fmt.Sprintf("real data, N=%d (floor)", ev[0].N), 0.5, xs...); err != nil {
+			return nil, err
+		}
 	}
 	legendAbove(p, ys)
 	p.X.Tick.Marker = integerTicks{}
@@ -255,4 +260,20 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%g", v)})
 	}
 	return ticks
+}
+
+// mixedSettings reports whether the evaluation series differ in sample count or sampler.
+func mixedSettings(evals ...[]Eval) bool {
+	var first *Eval
+	for _, ev := range evals {
+		if len(ev) == 0 {
+			continue
+		}
+		if first == nil {
+			first = &ev[0]
+		} else if ev[0].N != first.N || ev[0].Sampler != first.Sampler {
+			return true
+		}
+	}
+	return false
 }

@@ -68,7 +68,7 @@ func (e *Env) EpochGrids(ctx context.Context, m *Model, epochs []int, n int, lab
 		if err != nil {
 			return nil, nil, err
 		}
-		title := fmt.Sprintf("Samples after %d epochs: %s, step %d (%s, seed %d)", epoch, m.Recipe.Name, at.State.Step,
+		title := fmt.Sprintf("Samples after %s: %s, step %d (%s, seed %d)", epochsText(epoch), m.Recipe.Name, at.State.Step,
 			SamplerLabel(m, o), o.Seed)
 		img, err := LabeledGrid(res.Images, n, SquareCols(n), DigitLabels(res.Labels), title)
 		if err != nil {
@@ -81,4 +81,12 @@ func (e *Env) EpochGrids(ctx context.Context, m *Model, epochs []int, n int, lab
 		grids = append(grids, EpochGrid{Epoch: epoch, Step: at.State.Step, Samples: res, Figure: f})
 	}
 	return grids, missing, nil
+}
+
+// epochsText is "1 epoch" or "N epochs".
+func epochsText(n int) string {
+	if n == 1 {
+		return "1 epoch"
+	}
+	return fmt.Sprintf("%d epochs", n)
 }

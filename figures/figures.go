@@ -176,21 +176,26 @@ func (e *Env) GuidanceSamplesFigure(ctx context.Context, m *Model, name string) 
 	return imageFigure(name, title, img)
 }
 
-// EpochFigures plots FID and KID against the epoch for the given per-epoch evaluations.
-func EpochFigures(evals ...[]Eval) ([]Figure, error) {
-	var n int
-	var sampler string
+// epochTitle is "<metric> against epoch", with the sample count and sampler when every series
+// shares them (else each legend entry names its own).
+func epochTitle(metric string, evals ...[]Eval) string {
+	title := metric + " against epoch"
 	for _, ev := range evals {
-		if len(ev) > 0 {
-			n, sampler = ev[0].N, ev[0].Sampler
+		if len(ev) > 0 && !mixedSettings(evals...) {
+			return fmt.Sprintf("%s (N=%d, %s)", title, ev[0].N, ev[0].Sampler)
 		}
 	}
-	fidPlot, err := MetricPlot(fmt.Sprintf("FID against epoch (N=%d, %s)", n, sampler), "FID vs MNIST test",
+	return title
+}
+
+// EpochFigures plots FID and KID against the epoch for the given per-epoch evaluations.
+func EpochFigures(evals ...[]Eval) ([]Figure, error) {
+	fidPlot, err := MetricPlot(epochTitle("FID", evals...), "FID vs MNIST test",
 		func(v Eval) float64 { return v.FID }, func(v Eval) float64 { return v.FIDFloor }, evals...)
 	if err != nil {
 		return nil, err
 	}
-	kidPlot, err := MetricPlot(fmt.Sprintf("KID against epoch (N=%d, %s)", n, sampler), "KID vs MNIST test",
+	kidPlot, err := MetricPlot(epochTitle("KID", evals...), "KID vs MNIST test",
 		func(v Eval) float64 { return v.KID }, func(v Eval) float64 { return v.KIDFloor }, evals...)
 	if err != nil {
 		return nil, err

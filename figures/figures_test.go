@@ -110,3 +110,35 @@ func TestGenerateByteIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochPlotSettings: FID-against-epoch curves evaluated at another N or with another sampler
+// do not share a title that names one of them; equal settings are named in the title once.
+func TestEpochPlotSettings(t *testing.T) {
+	a := []Eval{{Model: "a", Epoch: 1, N: 500, Sampler: "ddim, 50 steps", FID: 900, FIDFloor: 54}, {Model: "a", Epoch: 2, N: 500, Sampler: "ddim, 50 steps", FID: 700, FIDFloor: 54}}
+	b := []Eval{{Model: "b", Epoch: 1, N: 200, Sampler: "ddim, 10 steps", FID: 800, FIDFloor: 124}}
+	same := []Eval{{Model: "c", Epoch: 1, N: 500, Sampler: "ddim, 50 steps", FID: 600, FIDFloor: 54}}
+	for _, tc := range []struct {
+		name  string
+		evals [][]Eval
+		mixed bool
+		title string
+	}{
+		{"mixed N and sampler", [][]Eval{a, b}, true, "FID against epoch"},
+		{"same settings", [][]Eval{a, same}, false, "FID against epoch (N=500, ddim, 50 steps)"},
+		{"one series, empty other", [][]Eval{a, nil}, false, "FID against epoch (N=500, ddim, 50 steps)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := mixedSettings(tc.evals...); got != tc.mixed {
+				t.Errorf("mixedSettings = %v, want %v", got, tc.mixed)
+			}
+			p, err := MetricPlot(epochTitle("FID", tc.evals...), "FID", func(v Eval) float64 { return v.FID },
+				func(v Eval) float64 { return v.FIDFloor }, tc.evals...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Title.Text != tc.title {
+				t.Errorf("title %q, want %q", p.Title.Text, tc.title)
+			}
+		})
+	}
+}
