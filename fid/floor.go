@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
@@ -81,7 +82,7 @@ func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 				r.floors[n] = &f
 				return &f, nil
 			}
-			fmt.Fprintf(r.log, "fid: recomputing the stale floor cache %s\n", path)
+			fmt.Fprintf(r.log, "fid: recomputing the stale floor cache %s (of an older format)\n", filepath.Base(path))
 		}
 	}
 	if r.train == nil {

@@ -38,8 +38,8 @@ func TestEpochGrids(t *testing.T) {
 	if grids[0].Step != int64(m.State.StepsPerEpoch) || grids[1].Step != m.State.Step {
 		t.Errorf("grid steps %d, %d; want %d, %d", grids[0].Step, grids[1].Step, m.State.StepsPerEpoch, m.State.Step)
 	}
-	if !strings.Contains(grids[0].Figure.Title, "after 1 epochs") {
-		t.Errorf("title %q does not say the epoch", grids[0].Figure.Title)
+	if !strings.Contains(grids[0].Figure.Title, "after 1 epoch:") || !strings.Contains(grids[1].Figure.Title, "after 2 epochs:") {
+		t.Errorf("titles %q, %q do not say the epoch", grids[0].Figure.Title, grids[1].Figure.Title)
 	}
 	if len(missing) != 1 || !strings.Contains(missing[0], "epoch 5") || !strings.Contains(missing[0], "trained for 2 epochs") {
 		t.Errorf("missing = %q, want epoch 5 (trained for 2 epochs)", missing)

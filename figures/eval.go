@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
@@ -163,10 +164,11 @@ func (e *Env) EpochEvals(ctx context.Context, m *Model) ([]Eval, error) {
 		return recordedEvals(m.Recipe.Name, recorded), nil
 	}
 	var out []Eval
+	var skipped []string
 	for epoch := 1; epoch <= m.Epochs(); epoch++ {
 		at, err := e.AtEpoch(m, epoch)
 		if errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(e.Log, "skipping epoch %d: %v\n", epoch, err)
+			skipped = append(skipped, fmt.Sprint(epoch))
 			continue
 		}
 		if err != nil {
@@ -177,6 +179,9 @@ func (e *Env) EpochEvals(ctx context.Context, m *Model) ([]Eval, error) {
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(e.Log, "%s: no weights kept for epoch(s) %s: not evaluated\n", m.Recipe.Name, strings.Join(skipped, ", "))
 	}
 	return out, nil
 }
