@@ -91,12 +91,13 @@ var (
 // model's real-data floor as a dashed line.
 func MetricPlot(title, yLabel string, metric func(Eval) float64, floor func(Eval) float64, evals ...[]Eval) (*plot.Plot, error) {
 	var series []viz.Series
+	mixed := mixedSettings(evals...)
 	for _, ev := range evals {
 		if len(ev) == 0 {
 			continue
 		}
 		s := viz.Series{Name: ev[0].Model}
-		if mixedSettings(evals...) { // the title cannot say N and sampler: each legend entry does
+		if mixed { // the title cannot say N and sampler: each legend entry does
 			s.Name = fmt.Sprintf("%s (N=%d, %s)", ev[0].Model, ev[0].N, ev[0].Sampler)
 		}
 		for _, v := range ev {

@@ -258,7 +258,7 @@ func recipeDiff(path string, want recipe.Recipe) string {
 // or "ScoreNet (GroupNorm groups 4,4,4,4 / 4,4,4), linear β 0.0001→0.1, T=200".
 func describeNet(r recipe.Recipe) string {
 	sn := r.Net.ScoreNet
-	join := func(xs []int) string { return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(xs)), ","), "[]") }
+	join := func(xs []int) string { return strings.ReplaceAll(joinInts(xs), ", ", ",") }
 	net := fmt.Sprintf("ScoreNet (GroupNorm groups %s / %s)", join(sn.EncoderGroups[:]), join(sn.DecoderGroups[:]))
 	if r.Net.Arch == network.UNet {
 		net = fmt.Sprintf("U-Net D=%d", r.Net.UNet.Hidden)

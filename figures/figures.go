@@ -180,8 +180,11 @@ func (e *Env) GuidanceSamplesFigure(ctx context.Context, m *Model, name string) 
 // shares them (else each legend entry names its own).
 func epochTitle(metric string, evals ...[]Eval) string {
 	title := metric + " against epoch"
+	if mixedSettings(evals...) {
+		return title
+	}
 	for _, ev := range evals {
-		if len(ev) > 0 && !mixedSettings(evals...) {
+		if len(ev) > 0 {
 			return fmt.Sprintf("%s (N=%d, %s)", title, ev[0].N, ev[0].Sampler)
 		}
 	}
