@@ -162,19 +162,39 @@ func (e *Env) ShippedRun(recipeName string) string {
 // trained in RunsDir/<recipe name>, continuing or reusing whatever an earlier run left there
 // (training.Run with Resume: a finished run is only loaded). Models are cached in the Env.
 func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
-	if m, ok := e.models[name]; ok {
+	return e.train(ctx, name, true)
+}
+
+// TrainAsRecipe is Train without substitutes: only a model shipped under this mode's own recipe
+// name (models/<recipe name>) is loaded, else the recipe is trained. Experiments that compare two
+// recipes at the same training budget use it (in quick mode both are then trained for the quick
+// budget; Train would put the shipped full-length model beside a quick one).
+func (e *Env) TrainAsRecipe(ctx context.Context, name string) (*Model, error) {
+	return e.train(ctx, name, false)
+}
+
+func (e *Env) train(ctx context.Context, name string, substitute bool) (*Model, error) {
+	key := name
+	if !substitute {
+		key += " (as recipe)"
+	}
+	if m, ok := e.models[key]; ok {
 		return m, nil
 	}
 	r, err := e.Recipe(name)
 	if err != nil {
 		return nil, err
 	}
-	full, err := Recipe(name, Full)
-	if err != nil {
-		return nil, err
+	candidates := []recipe.Recipe{r}
+	if substitute {
+		full, err := Recipe(name, Full)
+		if err != nil {
+			return nil, err
+		}
+		candidates = append(candidates, substitutes(full)...)
 	}
 	m := &Model{Name: name, Recipe: r}
-	shipped, stale := e.chooseShipped(r, full)
+	shipped, stale := e.chooseShipped(candidates)
 	if shipped != "" {
 		tr, err := app.LoadTrained(shipped, true)
 		if err != nil {
@@ -202,23 +222,28 @@ func (e *Env) Train(ctx context.Context, name string) (*Model, error) {
 		m.State, m.Model = res.State, res.Model
 	}
 	m.Sampler = sampler.New(e.Backend, m.Store, m.Model)
-	e.models[name] = m
+	e.models[key] = m
 	return m, nil
 }
 
-// chooseShipped picks the committed run directory that stands for a model whose recipe is r in
-// this mode (full in full mode): the first of models/<r>, models/<full> and, for the assignment's
-// U-Net, models/<full at width recipe.CPUHidden> whose stored network and schedule are today's
-// recipe of that name. When none matches, the first that exists is used and stale says how it
-// differs. "" when nothing is shipped.
-func (e *Env) chooseShipped(r, full recipe.Recipe) (dir, stale string) {
-	candidates := []recipe.Recipe{r, full}
+// substitutes lists the recipes whose shipped models may stand for a model whose full-mode
+// recipe is full: full itself and, for the assignment's U-Net, full at width recipe.CPUHidden.
+func substitutes(full recipe.Recipe) []recipe.Recipe {
+	out := []recipe.Recipe{full}
 	if full.Net.Arch == network.UNet && full.Net.UNet.Hidden != recipe.CPUHidden {
 		name := strings.Replace(full.Name, "assignment1", fmt.Sprintf("assignment1-d%d", recipe.CPUHidden), 1)
 		if cpu, err := recipe.Get(name); err == nil {
-			candidates = append(candidates, cpu)
+			out = append(out, cpu)
 		}
 	}
+	return out
+}
+
+// chooseShipped picks the committed run directory that stands for a model: the first of
+// models/<candidate name> whose stored network and schedule are today's recipe of that name (the
+// candidates are this mode's recipe, then its substitutes). When none matches, the first that
+// exists is used and stale says how it differs. "" when nothing is shipped.
+func (e *Env) chooseShipped(candidates []recipe.Recipe) (dir, stale string) {
 	first, firstStale := "", ""
 	for _, want := range candidates {
 		d := e.ShippedRun(want.Name)

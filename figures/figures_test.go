@@ -142,3 +142,49 @@ func TestEpochPlotSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainAsRecipe: Train lets a model shipped under the full recipe's name stand for the quick
+// one; TrainAsRecipe does not (it trains this mode's recipe), so that a comparison of two recipes
+// runs both at the same budget.
+func TestTrainAsRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := tinyEnv(t, dir)
+	e.Root = dir
+	trained, err := e.Train(ctx, ScoreNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trained.Shipped {
+		t.Fatal("nothing is shipped under a temporary root, yet Train loaded a shipped model")
+	}
+	// Ship that run under the full recipe's name: it now stands for scorenet in quick mode.
+	if err := os.MkdirAll(filepath.Join(dir, ShippedDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(trained.Dir, filepath.Join(dir, ShippedDir, ScoreNet)); err != nil {
+		t.Fatal(err)
+	}
+	e = tinyEnv(t, dir)
+	e.Root = dir
+	sub, err := e.Train(ctx, ScoreNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sub.Shipped || sub.Stale == "" {
+		t.Errorf("Train: shipped %v, stale %q; want the shipped substitute, marked stale", sub.Shipped, sub.Stale)
+	}
+	own, err := e.TrainAsRecipe(ctx, ScoreNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Shipped || own.Dir != filepath.Join(e.RunsDir, ScoreNet+"-quick") {
+		t.Errorf("TrainAsRecipe: shipped %v, dir %s; want this mode's recipe trained in %s", own.Shipped, own.Dir, e.RunsDir)
+	}
+	if again, _ := e.Train(ctx, ScoreNet); again != sub {
+		t.Error("Train after TrainAsRecipe: the cache returned another model")
+	}
+}

@@ -4,6 +4,7 @@
 package nb
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"io"
@@ -67,10 +68,20 @@ func Markdown(format string, args ...any) {
 // and prints one line about it. (GoNB runs every cell as a new program: models are reloaded from
 // their run directories, which takes a second.)
 func Load(e *figures.Env, name string) *figures.Model {
+	return load(e, name, e.Train)
+}
+
+// LoadAsRecipe is Load with Env.TrainAsRecipe: the model of this mode's recipe, never a shipped
+// substitute (for comparisons at the same training budget).
+func LoadAsRecipe(e *figures.Env, name string) *figures.Model {
+	return load(e, name, e.TrainAsRecipe)
+}
+
+func load(e *figures.Env, name string, train func(context.Context, string) (*figures.Model, error)) *figures.Model {
 	log := e.Log
 	e.Log = io.Discard
 	defer func() { e.Log = log }()
-	m := Must(e.Train(figures.Background(), name))
+	m := Must(train(figures.Background(), name))
 	src := "run directory"
 	if m.Shipped {
 		src = "shipped checkpoint"
