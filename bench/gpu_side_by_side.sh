@@ -14,6 +14,7 @@
 #   OUT=bench/out-gpu              results: go.json, torch_eager.json, torch_compile.json, summary
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # go.mod needs Go 1.27 (GoMLX v0.28.16): fetched once from the module proxy
 BIN=${1:-bench/out/ddpm}
 PY=${PYTHON:-python3}
 OUT=${OUT:-bench/out-gpu}

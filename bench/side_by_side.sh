@@ -12,6 +12,7 @@
 #   UNET=1     also times the seed-000 U-Net at D=16 (train batch 64, sampler batch 64; Go only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # go.mod needs Go 1.27 (GoMLX v0.28.16): fetched once from the module proxy
 ROUNDS=${1:-3}
 OUT=${OUT:-bench/out}
 mkdir -p "$OUT"

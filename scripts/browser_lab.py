@@ -52,6 +52,7 @@ class Lab:
             "JUPYTERLAB_WORKSPACES_DIR": os.path.join(work, "workspaces"),
             "PATH": os.path.dirname(jupyter) + os.pathsep + env.get("PATH", ""),
             "GOEXPERIMENT": "simd",
+            "GOTOOLCHAIN": "go1.27.3",
         })
         self.log_path = os.path.join(work, "jupyterlab.log")
         self.log_file = open(self.log_path, "w")

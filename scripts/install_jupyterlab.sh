@@ -19,6 +19,7 @@
 #                             exact version, e.g. v0.20.0; optional, GoNB works without it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # go.mod needs Go 1.27 (GoMLX v0.28.16): fetched once from the module proxy
 root=$(pwd)
 venv=${1:-.venv-lab}
 case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
@@ -61,7 +62,7 @@ dirs = []
 for d in search.split(":"):
     if d and d not in dirs:
         dirs.append(d)
-spec.setdefault("env", {}).update(GOEXPERIMENT="simd", PATH=":".join(dirs))
+spec.setdefault("env", {}).update(GOEXPERIMENT="simd", GOTOOLCHAIN="go1.27.3", PATH=":".join(dirs))
 json.dump(spec, open(path, "w"), indent=1)
 PY
 unset JUPYTER_DATA_DIR

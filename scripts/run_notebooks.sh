@@ -67,6 +67,7 @@ mkdir -p "$BIN"
 if [ -z "$OUT" ]; then OUT="$WORK/executed"; fi
 mkdir -p "$OUT"
 
+export GOTOOLCHAIN=go1.27.3 # go.mod needs Go 1.27: fetched once from the module proxy
 echo "== building gonb and goimports (versions from go.mod)"
 go build -o "$BIN/gonb" github.com/janpfeifer/gonb
 go build -o "$BIN/goimports" golang.org/x/tools/cmd/goimports
