@@ -10,6 +10,8 @@
 #   PATCHED=1  also runs `ddpm` built with the GoMLX backend patches of bench/upstream/ (built by
 #              bench/upstream/build.sh) in each round: go-patched_<i>.json, a third column
 #   UNET=1     also times the seed-000 U-Net at D=16 (train batch 64, sampler batch 64; Go only)
+#   TORCH_PYTHON=PATH  the Python that runs PyTorch (default /usr/bin/python3, Debian's torch 1.13);
+#              e.g. a venv with PyPI's torch 2.x: bench/install_torch2.sh prints its path
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=go1.27.3 # go.mod needs Go 1.27 (GoMLX v0.28.16): fetched once from the module proxy
@@ -25,7 +27,7 @@ fi
 bin() { if [ "$1" = go ]; then echo "$OUT/ddpm"; else echo "$OUT/ddpm-patched"; fi; }
 for i in $(seq 1 "$ROUNDS"); do
   # Neither the tests' nor CI's: OpenBLAS tuning variables are for the PyTorch run alone.
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/scorenet_torch.py --threads 2 --steps 50 --warmup 5 --json "$OUT/torch_$i.json" | tail -15
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${TORCH_PYTHON:-/usr/bin/python3}" bench/scorenet_torch.py --threads 2 --steps 50 --warmup 5 --json "$OUT/torch_$i.json" | tail -15
   for s in "${sides[@]}"; do
     "$(bin "$s")" bench --backend go --batches 100,32 --sample-batch 100 --steps 20 --warmup 3 --json "$OUT/${s}_$i.json"
     if [ "${UNET:-}" = 1 ]; then

@@ -9,8 +9,8 @@
 // package fid/mnistcnn (its definition, training with GoMLX, `ddpm fid-train`, and the shipped
 // embedded weights): a small CNN whose 128-dimensional penultimate layer gives the features and
 // whose softmax gives the class probabilities. [Reference] implements the evaluation protocol
-// (reference statistics of the MNIST test set cached per network hash, real-data floors at equal
-// N); see fid/README.md. Imports run one way: mnistcnn imports fid, never the reverse.
+// (reference statistics of the MNIST test set cached per network hash and compute identity,
+// real-data floors at equal N); see fid/README.md. Imports run one way: mnistcnn imports fid, never the reverse.
 //
 // All statistics are computed in float64. Features come from a
 // [FeatureExtractor] (a small MNIST CNN, not Inception), so numbers are only

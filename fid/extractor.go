@@ -41,6 +41,15 @@ type FeatureExtractor interface {
 	Features(images []float32, n int) (*mat.Dense, error)
 }
 
+// ComputeIdentifier is implemented by feature networks whose outputs depend, at the level of
+// float32 round-off, on the software that runs them (backend, its release, its build). A
+// [Reference] folds ComputeIdentity into the names of its cache files, so that features and
+// statistics cached under another backend or release are recomputed rather than reused: reused,
+// they would move recorded metrics by ~1e-8 and break exact reproductions.
+type ComputeIdentifier interface {
+	ComputeIdentity() string
+}
+
 // Classifier is optionally implemented by a FeatureExtractor that is also a
 // digit classifier; check with a type assertion.
 type Classifier interface {

@@ -58,7 +58,7 @@ func FloorDataset(n int) string {
 }
 
 // Floor returns the floor at N (2 ≤ N ≤ 60000), cached in memory and in the cache directory as
-// mnist-floor-n<N>-<hash12>.json (recomputed when it records another format, network hash, N,
+// mnist-floor-n<N>-<key>.json (recomputed when it records another format, network hash, N,
 // subsets or KID seed).
 func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 	if n < 2 || n > 60000 {
@@ -71,7 +71,7 @@ func (r *Reference) Floor(ctx context.Context, n int) (*Floor, error) {
 	}
 	want := Floor{Format: floorFormat, N: n, Dataset: FloorDataset(n), Network: r.fx.Name(),
 		NetworkHash: r.fx.Hash(), KIDSeed: KIDSeed}
-	path := r.cachePath(fmt.Sprintf("mnist-floor-n%d-%s.json", n, hash12(r.fx.Hash())))
+	path := r.cachePath(fmt.Sprintf("mnist-floor-n%d-%s.json", n, r.cacheKey))
 	if path != "" {
 		if data, err := os.ReadFile(path); err == nil {
 			var f Floor

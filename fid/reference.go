@@ -2,6 +2,8 @@ package fid
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +46,7 @@ type Reference struct {
 	fx       FeatureExtractor
 	dataDir  string
 	cacheDir string // "" disables the caches
+	cacheKey string // hash12 of the network hash and, if any, its compute identity: cache file names
 	log      io.Writer
 
 	TestStats    *Stats     // statistics of the 10k test features
@@ -81,6 +84,18 @@ func writable(dir string) bool {
 	return true
 }
 
+// CacheKey names the cache files of fx (mnist-test-<key>.stats, mnist-floor-n<N>-<key>.json): the
+// first 12 hex digits of its Hash alone, or, for a [ComputeIdentifier], of the SHA-256 of its Hash
+// and ComputeIdentity, so that each backend and release has its own files.
+func CacheKey(fx FeatureExtractor) string {
+	c, ok := fx.(ComputeIdentifier)
+	if !ok || c.ComputeIdentity() == "" {
+		return hash12(fx.Hash())
+	}
+	sum := sha256.Sum256([]byte(fx.Hash() + "\n" + c.ComputeIdentity()))
+	return hash12(hex.EncodeToString(sum[:]))
+}
+
 // hash12 is the short form of a hash used in file names and tool descriptions.
 func hash12(h string) string {
 	if len(h) > 12 {
@@ -91,7 +106,8 @@ func hash12(h string) string {
 
 // NewReference loads the MNIST test set from mnistDir ("" resolves mnist.Dir("")), fetching it
 // if missing, and returns its features and statistics with fx. Both are cached in cacheDir
-// ("" disables caching) as mnist-test-<hash12>.features and mnist-test-<hash12>.stats, recomputed
+// ("" disables caching) as mnist-test-<key>.features and mnist-test-<key>.stats (key: see
+// [ComputeIdentifier]), recomputed
 // when the cached file is missing, corrupt, of another format version, or records another network
 // hash, dataset or N. log (nil: discarded) receives what is computed.
 func NewReference(ctx context.Context, fx FeatureExtractor, mnistDir, cacheDir string, log io.Writer) (*Reference, error) {
@@ -102,7 +118,8 @@ func NewReference(ctx context.Context, fx FeatureExtractor, mnistDir, cacheDir s
 		return nil, errors.New("fid: NewReference: the feature network has no hash")
 	}
 	mnistDir = mnist.Dir(mnistDir)
-	r := &Reference{fx: fx, dataDir: mnistDir, cacheDir: cacheDir, log: log, floors: map[int]*Floor{}}
+	r := &Reference{fx: fx, dataDir: mnistDir, cacheDir: cacheDir, cacheKey: CacheKey(fx), log: log,
+		floors: map[int]*Floor{}}
 	var test *mnist.Set
 	loadTest := func() (*mnist.Set, error) {
 		if test == nil {
@@ -116,7 +133,7 @@ func NewReference(ctx context.Context, fx FeatureExtractor, mnistDir, cacheDir s
 		}
 		return test, nil
 	}
-	base := "mnist-test-" + hash12(fx.Hash())
+	base := "mnist-test-" + r.cacheKey
 	featPath := r.cachePath(base + ".features")
 	if featPath != "" {
 		if f, err := loadFeatures(featPath, fx.Hash(), ReferenceDataset, 10000, fx.Dim()); err == nil {

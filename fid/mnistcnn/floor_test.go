@@ -21,7 +21,7 @@ func TestFloorConfidentCache(t *testing.T) {
 	// Reuse the project's cached test-set features when present (10,000 images through the network).
 	src := fid.CacheDir(mnist.Dir(""))
 	for _, ext := range []string{".features", ".stats"} {
-		name := "mnist-test-" + ShippedHash[:12] + ext
+		name := "mnist-test-" + fid.CacheKey(net) + ext
 		if data, err := os.ReadFile(filepath.Join(src, name)); err == nil {
 			if err := os.WriteFile(filepath.Join(cache, name), data, 0o644); err != nil {
 				t.Fatal(err)
@@ -55,7 +55,7 @@ func TestFloorConfidentCache(t *testing.T) {
 		t.Errorf("a current cache was recomputed: %s", log)
 	}
 	// Strip the field, as a cache written by older code.
-	path := filepath.Join(cache, "mnist-floor-n20-"+ShippedHash[:12]+".json")
+	path := filepath.Join(cache, "mnist-floor-n20-"+fid.CacheKey(net)+".json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
