@@ -88,11 +88,14 @@ func writable(dir string) bool {
 // first 12 hex digits of its Hash alone, or, for a [ComputeIdentifier], of the SHA-256 of its Hash
 // and ComputeIdentity, so that each backend and release has its own files.
 func CacheKey(fx FeatureExtractor) string {
-	c, ok := fx.(ComputeIdentifier)
-	if !ok || c.ComputeIdentity() == "" {
+	var id string
+	if c, ok := fx.(ComputeIdentifier); ok {
+		id = c.ComputeIdentity()
+	}
+	if id == "" {
 		return hash12(fx.Hash())
 	}
-	sum := sha256.Sum256([]byte(fx.Hash() + "\n" + c.ComputeIdentity()))
+	sum := sha256.Sum256([]byte(fx.Hash() + "\n" + id))
 	return hash12(hex.EncodeToString(sum[:]))
 }
 
@@ -106,10 +109,9 @@ func hash12(h string) string {
 
 // NewReference loads the MNIST test set from mnistDir ("" resolves mnist.Dir("")), fetching it
 // if missing, and returns its features and statistics with fx. Both are cached in cacheDir
-// ("" disables caching) as mnist-test-<key>.features and mnist-test-<key>.stats (key: see
-// [ComputeIdentifier]), recomputed
-// when the cached file is missing, corrupt, of another format version, or records another network
-// hash, dataset or N. log (nil: discarded) receives what is computed.
+// ("" disables caching) as mnist-test-<key>.features and mnist-test-<key>.stats (key: [CacheKey]),
+// recomputed when the cached file is missing, corrupt, of another format version, or records
+// another network hash, dataset or N. log (nil: discarded) receives what is computed.
 func NewReference(ctx context.Context, fx FeatureExtractor, mnistDir, cacheDir string, log io.Writer) (*Reference, error) {
 	if log == nil {
 		log = io.Discard

@@ -20,19 +20,18 @@ func sliceRef(in []float32, dims, starts, limits, strides []int) (out []float32,
 	for a := range dims {
 		outDims = append(outDims, (limits[a]-starts[a]+strides[a]-1)/strides[a])
 	}
-	idx := make([]int, len(dims))
+	flat := make([]int, len(dims)) // row-major strides of the input
+	for a, size := len(dims)-1, 1; a >= 0; a-- {
+		flat[a], size = size, size*dims[a]
+	}
 	var walk func(axis, offset int)
 	walk = func(axis, offset int) {
 		if axis == len(dims) {
 			out = append(out, in[offset])
 			return
 		}
-		stride := 1
-		for _, d := range dims[axis+1:] {
-			stride *= d
-		}
-		for idx[axis] = 0; idx[axis] < outDims[axis]; idx[axis]++ {
-			walk(axis+1, offset+(starts[axis]+idx[axis]*strides[axis])*stride)
+		for i := range outDims[axis] {
+			walk(axis+1, offset+(starts[axis]+i*strides[axis])*flat[axis])
 		}
 	}
 	walk(0, 0)
