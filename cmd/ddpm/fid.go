@@ -181,6 +181,9 @@ func runFID(ctx context.Context, args []string) error {
 	if res != nil {
 		rep.SampleSecond = res.Seconds
 	}
+	if c, ok := any(net).(fid.ComputeIdentifier); ok {
+		rep.Compute = c.ComputeIdentity()
+	}
 	if *floorOnly {
 		rep.Source = "floors only"
 		for _, n := range ns {

@@ -50,6 +50,9 @@ type fidReport struct {
 	Rows         []fidRow `json:"rows"`
 	Date         string   `json:"date"`
 	SampleSecond float64  `json:"sample_seconds,omitempty"`
+	// Compute names the backend and build that computed the features and samples
+	// (fid.ComputeIdentifier: backend, Go release, GOEXPERIMENT, GoMLX/compute/go-xla versions or replacements).
+	Compute string `json:"compute,omitempty"`
 }
 
 func f64(v float64) *float64 { return &v }

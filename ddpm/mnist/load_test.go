@@ -3,6 +3,7 @@ package mnist
 import (
 	"context"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -241,6 +242,27 @@ func TestModulePath(t *testing.T) {
 		p := writeFile(t, dir, "go.mod", []byte(tc.gomod))
 		if got := modulePath(p); got != tc.want {
 			t.Errorf("modulePath(%q) = %q, want %q", tc.gomod, got, tc.want)
+		}
+	}
+}
+
+func TestSetBytesRoundTrip(t *testing.T) {
+	pixels := make([]uint8, 256)
+	for i := range pixels {
+		pixels[i] = uint8(i)
+	}
+	set, err := NewSet("all-bytes", 1, 16, 16, pixels, []uint8{3}, "images", "labels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := set.Bytes()
+	if !ok || string(got) != string(pixels) {
+		t.Fatalf("Bytes() = %v, %v; want the 256 pixels back", got, ok)
+	}
+	for _, v := range []float32{0.123, float32(math.NaN())} {
+		set.Images[7] = v
+		if b, ok := set.Bytes(); ok || b != nil {
+			t.Errorf("with a value %v off the 8-bit grid: Bytes() = %d bytes, %v; want nil, false", v, len(b), ok)
 		}
 	}
 }

@@ -127,3 +127,19 @@ func LoadFiles(name, imagesPath, labelsPath string) (*Set, error) {
 	}
 	return NewSet(name, n, h, w, pixels, labels, imagesPath, labelsPath)
 }
+
+// Bytes returns the images as the pixels they were scaled from (N*Height*Width bytes, a quarter of
+// the memory of Images), so that Scale(Bytes()[i]) == Images[i] bit for bit, and true. It returns
+// nil and false when some value is not the Scale of a byte (a set built or modified by hand), since
+// bytes would then change the images.
+func (s *Set) Bytes() ([]uint8, bool) {
+	out := make([]uint8, len(s.Images))
+	for i, v := range s.Images {
+		p := Unscale(v)
+		if scaleTable[p] != v { // also NaN
+			return nil, false
+		}
+		out[i] = p
+	}
+	return out, true
+}

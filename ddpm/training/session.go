@@ -138,7 +138,8 @@ func RunSession[S Checkpointed](ctx context.Context, c Session, state S, compati
 	}
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, c.Seed)
-	ds := &Batches{Set: c.Data, Seed: c.Seed, BatchSize: c.BatchSize}
+	ds := NewBatches(c.Data, c.Seed, c.BatchSize)
+	c.Data = nil // ds holds the images (as bytes when possible): let the float32 set go
 	p := state.TrainingProgress()
 	*p = Progress{StepsPerEpoch: ds.StepsPerEpoch(), Backend: backend.Identity(b)}
 	p.TotalSteps = int64(c.Epochs) * int64(p.StepsPerEpoch)
