@@ -3,7 +3,7 @@
 // Command install_cuda_plugin installs go-xla's CUDA PJRT plugin and NVIDIA's libraries (from JAX's
 // PyPI packages) without checking for a GPU, so that `docker build` (which has no GPU) can bake them
 // into the image. It is run by docker/Dockerfile from the repository root, inside this module so that
-// the go.mod pin of github.com/gomlx/go-xla (v0.4.1) is used:
+// the go.mod pin of github.com/gomlx/go-xla (v0.4.13) is used:
 //
 //	go run ./docker/install_cuda_plugin.go [-plugin cuda13] [-version latest] [-dir ~/.local/lib/go-xla]
 //
