@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
@@ -21,21 +20,17 @@ import (
 // gradient is exactly zero (autodiff through y + bias gives round-off), so y + bias is never
 // computed.
 //
-// How the training op is computed, for the Go backend's sake (see GroupNormSwishCF for the costs
-// of its ops; a broadcasting per-channel op costs ~2 ns per element there, a same-shape or scalar
-// one ~0.3, a batched product with a two-element contraction ~0.4): with y seen as [C, 1, N],
-// N = B·H·W,
+// How the training op is computed (see GroupNormSwishCF for the costs of the Go backend's ops),
+// with y seen as [C, 1, N], N = B·H·W:
 //
-//   - statistics: Σy and Σy² per channel as dot products (against a row of ones, and a batched
-//     y·y), then mean and biased variance in float64 (E[y²] − E[y]²);
-//   - z = A·y + S per channel (A = gamma/σ, S = beta − A·mean) as a batched product of [A, S]
-//     with [y; 1] (affineRows), instead of broadcasting ops;
+//   - statistics: Σy and Σy² per channel (ReduceSum of y and of y·y), then mean and biased
+//     variance in float64 (E[y²] − E[y]²);
+//   - z = A·y + S per channel (A = gamma/σ, S = beta − A·mean), broadcasting A and S;
 //   - GELU(z) = z·Φ(z) with GoMLX's fused GELU (on all cores).
 //
 // The gradient reuses z and GELU(z): dGELU/dz = Φ(z) + z·φ(z) with Φ(z) = GELU(z)/z (½ where
 // z = 0, instead of recomputing Erf) and φ(z) = exp(−z²/2)/√(2π); then the BatchNorm backward
-// dy = A·dz + E·y + F with per-channel E, F from Σdz and Σdz·y (dot products again), as batched
-// products with dz and [y; 1].
+// dy = A·dz + E·y + F with per-channel E, F from the row sums Σdz and Σdz·y.
 func BatchNormGeluCF(scope *model.Scope, y, bias *Node) *Node {
 	if y.Rank() < 2 || (bias != nil && (bias.Rank() != 1 || bias.Shape().Dim(0) != y.Shape().Dim(0))) {
 		exceptions.Panicf("BatchNormGeluCF: want y [C, B, spatial...] and bias [C] or nil, got %s and %v", y.Shape(), bias)
@@ -86,7 +81,7 @@ type bnGelu struct {
 	c, n  int
 	dtype dtypes.DType
 
-	y3, yOnes      *Node // [C, 1, N] and [C, 2, N]: y, and y with a row of ones per channel
+	y3             *Node // [C, 1, N]
 	z, gelu        *Node // [C, 1, N]
 	mean, variance *Node // float64 [C], biased variance
 	rstd, scale    *Node // float64 [C]: 1/σ and A = gamma/σ
@@ -94,15 +89,12 @@ type bnGelu struct {
 
 // rowSums returns Σ over the last axis of x [C, 1, N] as float64 [C].
 func (st *bnGelu) rowSums(x *Node) *Node {
-	ones := Ones(x.Graph(), shapes.Make(st.dtype, 1, st.n))
-	s := Dot(x, ones).General([]int{2}, nil, []int{1}, nil) // [C, 1, 1]
-	return ConvertDType(Reshape(s, st.c), dtypes.Float64)
+	return ConvertDType(Reshape(ReduceSum(x, 2), st.c), dtypes.Float64)
 }
 
 // rowDots returns Σ over the last axis of x·y (both [C, 1, N]) as float64 [C].
 func (st *bnGelu) rowDots(x, y *Node) *Node {
-	s := Dot(x, y).General([]int{2}, []int{0}, []int{2}, []int{0}) // [C, 1, 1]
-	return ConvertDType(Reshape(s, st.c), dtypes.Float64)
+	return ConvertDType(Reshape(ReduceSum(Mul(x, y), 2), st.c), dtypes.Float64)
 }
 
 // perChannel turns a float64 [C] coefficient into [C, 1, 1] of st.dtype.
@@ -116,8 +108,7 @@ func (st *bnGelu) forward(y, gamma, beta *Node) *Node {
 	st.rstd = Div(OnesLike(st.variance), Sqrt(AddScalar(st.variance, BatchNormEpsilon)))
 	st.scale = Mul(ConvertDType(gamma, dtypes.Float64), st.rstd)
 	offset := Sub(ConvertDType(beta, dtypes.Float64), Mul(st.scale, st.mean))
-	st.yOnes = Concatenate([]*Node{st.y3, OnesLike(st.y3)}, 1)
-	st.z = affineRows(st.perChannel(st.scale), st.perChannel(offset), st.yOnes)
+	st.z = Add(Mul(st.y3, st.perChannel(st.scale)), st.perChannel(offset))
 	st.gelu = activation.Gelu(st.z)
 	return st.gelu
 }
@@ -139,6 +130,6 @@ func (st *bnGelu) backward(v *Node) (dy, dGamma, dBeta *Node) {
 	// dy = A·(dz − Σdz/n − ẑ·Σ(dz·ẑ)/n) = A·dz + E·y + F.
 	coefY := Neg(DivScalar(Mul(Mul(st.scale, st.rstd), sDzZhat), n))             // E
 	coefConst := Sub(Neg(DivScalar(Mul(st.scale, sDz), n)), Mul(coefY, st.mean)) // F
-	dy = Add(scaleRows(st.perChannel(st.scale), dz), affineRows(st.perChannel(coefY), st.perChannel(coefConst), st.yOnes))
+	dy = Add(Add(Mul(dz, st.perChannel(st.scale)), Mul(st.y3, st.perChannel(coefY))), st.perChannel(coefConst))
 	return dy, dGamma, dBeta
 }

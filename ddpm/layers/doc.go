@@ -38,9 +38,10 @@
 //     (Pad copies element by element when the last axis is padded) and summed per stride phase;
 //     its phases are stacked whole into a PhaseSplit grid (see Grid) when the next layers can
 //     read that layout, instead of being interleaved element by element.
-//   - GroupNorm statistics are dot products (Σy against ones, Σy² as a batched y·y), the
-//     normalisation plus offset a batched product per (channel, example) row against [y; 1], the
-//     swish u·σ(u) uses one Exp; see GroupNormSwishCF. The U-Net's BatchNorm + GELU is built the
+//   - GroupNorm statistics are row sums (Σy, Σy²) computed once per (channel, example), the
+//     normalisation plus offset one per-row affine map, the swish u·σ(u) one Exp; see
+//     GroupNormSwishCF (until compute v0.1.2 the row sums and maps were batched dot products,
+//     which compute v0.1.14's SIMD element-wise kernels now beat ~5×). The U-Net's BatchNorm + GELU is built the
 //     same way (BatchNormGeluCF; GELU's derivative from the fused GELU's output), and in inference
 //     BatchNorm folds into the convolution before it (BatchNormInference, ConvBiasCF: the bias
 //     added inside the product by a row of ones in the patches).

@@ -2,7 +2,6 @@ package layers
 
 import (
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
@@ -18,25 +17,24 @@ import (
 // GroupNorm normalises z = y + d over (C/groups channels, H, W) per example and group (biased
 // variance, eps as PyTorch), then u = gamma·ẑ + beta, and swish(u) = u·sigmoid(u).
 //
-// How it is computed, for the Go backend's sake (a pass over [C, B, H, W] costs about 1 ns per
-// element for a same-shape op, 3 ns for a broadcasting one, ~9 ns for Exp, 12-25 ns for Tanh or
-// Logistic on real data; DotGeneral runs on all cores):
+// How it is computed, for the Go backend's sake (GoMLX v0.28.16, compute v0.1.14: same-shape
+// and per-row broadcasting ops and reductions run SIMD kernels at ~1 ns per element, Exp too,
+// while a batched DotGeneral with a one- or two-element contraction goes to the backend's "small"
+// matrix kernel at ~5× that cost, so none is used here any more):
 //
-//   - Statistics: per (c, b) sums Σy and Σy² over H·W as dot products (DotGeneral against a row of
-//     ones, and a batched y·y), ~0.3 ns per element each. Everything after that is [C, B]-sized,
-//     in float64: channel means and variances of y (E[y²] - E[y]², float64 on float32 sums of
-//     H·W ≤ 676 values), then the group statistics of z = y + d. d is never added to y: it only
-//     shifts the per-channel offset.
+//   - Statistics: per (c, b) sums Σy and Σy² over H·W (ReduceSum of y and of y·y). Everything
+//     after that is [C, B]-sized, in float64: channel means and variances of y (E[y²] - E[y]²,
+//     float64 on float32 sums of H·W ≤ 676 values), then the group statistics of z = y + d. d is
+//     never added to y: it only shifts the per-channel offset.
 //   - u is then a per-(c, b) affine map of y: u = A·y + S, A = gamma/σ, S = beta + A·(d - μ),
-//     computed as a batched DotGeneral of [A, S] with [y; 1] (the ones are concatenated once and
-//     serve the backward pass too; a broadcasting Add of S would cost 3 ns per element).
+//     a Mul and an Add broadcasting A and S along the row.
 //   - swish(u) = u·σ(u) with σ(u) = 1/(1 + exp(-u)): one Exp, then same-shape ops. The affine
 //     map produces -u directly, so no Neg pass.
 //
 // The gradient reuses u, σ(u) and the (c, b) statistics: du from the swish derivative
-// σ·(1 + u·(1 - σ)), two more dot-product sums Σdu and Σdu·y, and the GroupNorm backward
-// dy = A·du + E·y + F with [C, B] coefficients E, F (again products with [y; 1]); the gradients of
-// d, gamma and beta are [C, B]-sized reductions of those sums.
+// σ·(1 + u·(1 - σ)), two more row sums Σdu and Σdu·y, and the GroupNorm backward
+// dy = A·du + E·y + F with [C, B] coefficients E, F; the gradients of d, gamma and beta are
+// [C, B]-sized reductions of those sums.
 func GroupNormSwishCF(y, d, gamma, beta *Node, groups int, eps float64) *Node {
 	if y.Rank() < 3 {
 		exceptions.Panicf("GroupNormSwishCF: want y [C, B, spatial...], got %s", y.Shape())
@@ -80,7 +78,6 @@ type gnSwish struct {
 	dtype            dtypes.DType
 
 	y3, negU, negSigmoid     *Node // [C·B, 1, H·W]: y, -u = -(A·y + S), -σ(u)
-	yOnes                    *Node // [C·B, 2, H·W]: y and a row of ones, for per-row affine maps
 	scaleRow                 *Node // [C·B, 1, 1]: A
 	s1, mu, rstd, dT, gamma2 *Node // float64 statistics: [C, B] and group-broadcast [G, C/G, B]
 	hasD                     bool
@@ -88,30 +85,12 @@ type gnSwish struct {
 
 // rowSums returns Σ over the last axis of x [C·B, 1, H·W] as float64 [C, B].
 func (st *gnSwish) rowSums(x *Node) *Node {
-	ones := Ones(x.Graph(), shapes.Make(st.dtype, 1, st.hw))
-	s := Dot(x, ones).General([]int{2}, nil, []int{1}, nil) // [C·B, 1, 1]
-	return Reshape(ConvertDType(s, dtypes.Float64), st.c, st.b)
+	return Reshape(ConvertDType(ReduceSum(x, 2), dtypes.Float64), st.c, st.b)
 }
 
 // rowDots returns Σ over the last axis of x·y (both [C·B, 1, H·W]) as float64 [C, B].
 func (st *gnSwish) rowDots(x, y *Node) *Node {
-	s := Dot(x, y).General([]int{2}, []int{0}, []int{2}, []int{0}) // [C·B, 1, 1]
-	return Reshape(ConvertDType(s, dtypes.Float64), st.c, st.b)
-}
-
-// scaleRows multiplies each row of x [C·B, 1, H·W] by scale [C·B, 1, 1] (a batched product with a
-// one-element contraction: much faster than a broadcasting Mul on the Go backend).
-func scaleRows(scale, x *Node) *Node {
-	return Dot(scale, x).General([]int{2}, []int{0}, []int{1}, []int{0})
-}
-
-// affineRows returns scale·y + offset for each row, given yOnes [C·B, 2, H·W] (y and ones) and
-// scale, offset [C·B, 1, 1]: a batched product with a two-element contraction. A broadcasting
-// Add of the offset costs 3 ns per element on the Go backend; the ones are built once per layer
-// and serve the forward map and the backward one.
-func affineRows(scale, offset, yOnes *Node) *Node {
-	coef := Concatenate([]*Node{scale, offset}, 2) // [C·B, 1, 2]
-	return Dot(coef, yOnes).General([]int{2}, []int{0}, []int{1}, []int{0})
+	return Reshape(ConvertDType(ReduceSum(Mul(x, y), 2), dtypes.Float64), st.c, st.b)
 }
 
 // groupMean averages x [C, B] over the channels of each group: [G, 1, B].
@@ -148,10 +127,9 @@ func (st *gnSwish) forward(y, d, gamma, beta *Node) *Node {
 	scale := Mul(st.gamma2, st.rstd)                                                  // A: [G, C/G, B]
 	offset := Add(beta2, Mul(scale, Sub(Reshape(st.dT, st.groups, cg, st.b), st.mu))) // S
 	st.scaleRow = st.perRow(scale)
-	st.yOnes = Concatenate([]*Node{st.y3, OnesLike(st.y3)}, 1)
 	// -u straight from the affine map (no Neg pass); -σ(u) = -1/(1 + exp(-u)) (exp(-u) = +Inf for
 	// u < -88 gives 0, not NaN); swish(u) = u·σ(u) = (-u)·(-σ(u)).
-	st.negU = affineRows(Neg(st.scaleRow), st.perRow(Neg(offset)), st.yOnes)
+	st.negU = Add(Mul(st.y3, Neg(st.scaleRow)), st.perRow(Neg(offset)))
 	st.negSigmoid = Div(Scalar(y.Graph(), st.dtype, -1), AddScalar(Exp(st.negU), 1))
 	return Mul(st.negU, st.negSigmoid)
 }
@@ -175,7 +153,7 @@ func (st *gnSwish) backward(v *Node) (dy, dGamma, dBeta, dd *Node) {
 	m2 := DivScalar(ReduceAndKeep(Mul(st.gamma2, sDuZ), ReduceSum, 1), n)
 	coefY := Neg(Mul(Square(st.rstd), m2))                 // E [G, 1, B]
 	coefConst := Sub(Mul(coefY, centre), Mul(st.rstd, m1)) // F [G, C/G, B]
-	dy = Add(scaleRows(st.scaleRow, du), affineRows(st.perRow(coefY), st.perRow(coefConst), st.yOnes))
+	dy = Add(Add(Mul(du, st.scaleRow), Mul(st.y3, st.perRow(coefY))), st.perRow(coefConst))
 	if st.hasD {
 		// dL/dd = Σ_hw dz = A·Σdu + E·Σy + F·H·W.
 		scale := Mul(st.gamma2, st.rstd)
