@@ -95,6 +95,16 @@ func im2colCF(x *Node, in, out Grid, k, stride int) *Node {
 func im2col(x *Node, in, out Grid, k, stride int, ones bool) *Node {
 	c, b, h, w := gridDims(x, in)
 	ho, wo := (h-k)/stride+1, (w-k)/stride+1
+	if out == Natural {
+		if g := gatherTaps(x, in, k, stride, ho, wo); g != nil {
+			p := Reshape(g, k*k*c, b, ho, wo)
+			if ones {
+				p = Concatenate([]*Node{p, Ones(x.Graph(), shapes.Make(x.DType(), 1, b, ho, wo))}, 0)
+				return Reshape(p, k*k*c+1, b*ho*wo)
+			}
+			return Reshape(p, k*k*c, b*ho*wo)
+		}
+	}
 	taps := make([]*Node, 0, k*k)
 	for ky := range k {
 		for kx := range k {
@@ -124,6 +134,40 @@ func im2col(x *Node, in, out Grid, k, stride int, ones bool) *Node {
 		p = Concatenate(taps, 0) // [k·k·C, B, ...], blocks copied whole.
 	}
 	return Reshape(p, rows, b*ho*wo)
+}
+
+// gatherTaps returns the k×k taps of x (layout in) as one GatherSlices [k·k, C, B, ho, wo] (tap
+// ky·k+kx holds x[c, b, i·stride+ky, j·stride+kx]) when each tap is a window of unit strides in
+// x's storage: stride 1 on a Natural grid, stride 2 on a PhaseSplit one (each tap then lies in one
+// phase). Else it returns nil. The Go backend's Gather copies the window's rows whole (runs of wo
+// values), where Slice copies element by element and Concatenate then copies the taps again:
+// for the ScoreNet's conv2 patches (2.1M values per half batch) 3.1 ms instead of 6.8 ms (GoMLX
+// v0.28.16, compute v0.1.14, 2 cores). The values are the same, so results are bit-identical.
+func gatherTaps(x *Node, in Grid, k, stride, ho, wo int) *Node {
+	var axes, sizes []int
+	starts := make([][]int32, 0, k*k)
+	switch {
+	case in == Natural && stride == 1:
+		axes, sizes = []int{2, 3}, []int{ho, wo}
+		for ky := range k {
+			for kx := range k {
+				starts = append(starts, []int32{int32(ky), int32(kx)})
+			}
+		}
+	case in == PhaseSplit && stride == 2:
+		// Pixel row ky + 2i is row ky/2 + i of phase ky mod 2 (columns alike).
+		axes, sizes = []int{2, 3, 4, 5}, []int{1, 1, ho, wo}
+		for ky := range k {
+			for kx := range k {
+				starts = append(starts, []int32{int32(ky % 2), int32(kx % 2), int32(ky / 2), int32(kx / 2)})
+			}
+		}
+	default:
+		return nil
+	}
+	c, b, _, _ := gridDims(x, in)
+	g := GatherSlices(x, axes, Const(x.Graph(), starts), sizes, false)
+	return Reshape(g, k*k, c, b, ho, wo)
 }
 
 // transposedConvCF computes the transposed convolution of x (layout in) with per-tap matrices
