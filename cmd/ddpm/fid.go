@@ -181,9 +181,7 @@ func runFID(ctx context.Context, args []string) error {
 	if res != nil {
 		rep.SampleSecond = res.Seconds
 	}
-	if c, ok := any(net).(fid.ComputeIdentifier); ok {
-		rep.Compute = c.ComputeIdentity()
-	}
+	rep.Compute = net.ComputeIdentity()
 	if *floorOnly {
 		rep.Source = "floors only"
 		for _, n := range ns {

@@ -43,7 +43,7 @@ func boundedUint64(rng *rand.PCG, n uint64) uint64 {
 // (seed, s) for the step's noise draws. Build it with [NewBatches].
 type Batches struct {
 	name          string
-	n, pixelCount int
+	n             int
 	height, width int
 	// pixels holds the images as bytes (a quarter of the float32 memory: 47 MB instead of 188 MB
 	// for MNIST's 60,000 images) when the set allows it (mnist.Set.Bytes); images otherwise.
@@ -55,12 +55,12 @@ type Batches struct {
 	Start     int64
 }
 
-// NewBatches returns the batches of set. It keeps its own copy of the images, as bytes when they
-// are on MNIST's 8-bit grid (exact: the batches hold the same float32 values), so that the caller
-// may drop set.
+// NewBatches returns the batches of set. When its images are on MNIST's 8-bit grid it keeps them
+// as bytes (exact: the batches hold the same float32 values), so that the caller may drop set to
+// free its float32 copy; otherwise it shares set.Images.
 func NewBatches(set *mnist.Set, seed int64, batchSize int) *Batches {
-	d := &Batches{name: set.Name, n: set.N, height: set.Height, width: set.Width, pixelCount: set.Height * set.Width,
-		labels: set.Labels, Seed: seed, BatchSize: batchSize}
+	d := &Batches{name: set.Name, n: set.N, height: set.Height, width: set.Width, labels: set.Labels,
+		Seed: seed, BatchSize: batchSize}
 	if pixels, ok := set.Bytes(); ok {
 		d.pixels = pixels
 	} else {
@@ -75,13 +75,14 @@ func (d *Batches) StepsPerEpoch() int { return d.n / d.BatchSize }
 // Name implements train.Dataset.
 func (d *Batches) Name() string { return d.name }
 
-// image writes example idx into dst (pixelCount float32 values in [-1, 1]).
+// image writes example idx into dst (height·width float32 values in [-1, 1]).
 func (d *Batches) image(dst []float32, idx int) {
+	size := d.height * d.width
 	if d.pixels == nil {
-		copy(dst, d.images[idx*d.pixelCount:(idx+1)*d.pixelCount])
+		copy(dst, d.images[idx*size:(idx+1)*size])
 		return
 	}
-	for i, p := range d.pixels[idx*d.pixelCount : (idx+1)*d.pixelCount] {
+	for i, p := range d.pixels[idx*size : (idx+1)*size] {
 		dst[i] = mnist.Scale(p)
 	}
 }
@@ -96,7 +97,7 @@ func (d *Batches) Iter() iter.Seq2[train.Batch, error] {
 				d.name, d.n, d.BatchSize))
 			return
 		}
-		pixels := d.pixelCount
+		pixels := d.height * d.width
 		cachedEpoch, perm := -1, []int(nil)
 		for step := d.Start; ; step++ {
 			epoch := int(step / int64(spe))
