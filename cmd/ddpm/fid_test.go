@@ -170,6 +170,18 @@ func TestFIDCommand(t *testing.T) {
 				t.Errorf("output does not contain %q:\n%s", w, out)
 			}
 		}
+		// The JSON's source names raw weights (the results tables read EMA as the default).
+		rawJSON := filepath.Join(dir, "tiny-raw.json")
+		if code, out := fidCLI(t, bin, "fid", "--model", run, "--ema=false", "--n", "20", "--sampler", "ddim", "--steps", "2",
+			"--save", "-", "--cache", filepath.Join(dir, "cache"), "--json", rawJSON); code != 0 {
+			t.Fatalf("--ema=false: exit %d\n%s", code, out)
+		}
+		for path, want := range map[string]bool{rawJSON: true, filepath.Join(dir, "tiny.json"): false} {
+			js, err := os.ReadFile(path)
+			if err != nil || strings.Contains(string(js), "raw weights") != want {
+				t.Errorf("%s: names raw weights = %v, want %v (%v)", path, !want, want, err)
+			}
+		}
 		_, n, err := fid.ReadNpyImages(save)
 		if err != nil || n != 30 {
 			t.Fatalf("saved samples: n=%d, %v", n, err)

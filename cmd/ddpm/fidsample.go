@@ -124,5 +124,10 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 			fmt.Fprintf(os.Stderr, "requested classes -> %s\n", fid.LabelsPath(path))
 		}
 	}
-	return res, fmt.Sprintf("model %s (%s), %s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name, desc, res.N, res.Seconds), nil
+	weights := "" // the results tables read EMA weights as the default; raw ones are named
+	if !trained.EMA {
+		weights = "raw weights, "
+	}
+	return res, fmt.Sprintf("model %s (%s), %s%s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name,
+		weights, desc, res.N, res.Seconds), nil
 }
