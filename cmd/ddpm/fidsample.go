@@ -124,8 +124,8 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 			fmt.Fprintf(os.Stderr, "requested classes -> %s\n", fid.LabelsPath(path))
 		}
 	}
-	weights := "" // the results tables read EMA weights as the default; raw ones are named
-	if !trained.EMA {
+	weights := "" // raw weights of a recipe with EMA are named: the results tables assume the EMA ones
+	if !trained.EMA && trained.State.Recipe.Train.EMADecay > 0 {
 		weights = "raw weights, "
 	}
 	return res, fmt.Sprintf("model %s (%s), %s%s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name,
