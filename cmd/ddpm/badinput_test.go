@@ -82,6 +82,8 @@ func TestBadInputs(t *testing.T) {
 		{"ddim S = 0", append(sample, "--sampler", "ddim", "--steps", "0"), "S = 0 out of range [1, T=20] (flag --steps)"},
 		{"ddim S > T", append(sample, "--sampler", "ddim", "--steps", "21"), "S = 21 out of range [1, T=20]"},
 		{"eta < 0", append(sample, "--sampler", "ddim", "--steps", "5", "--eta", "-0.1"), "eta = -0.1"},
+		{"corrector < 0", append(sample, "--corrector", "-1"), "corrector steps -1: want 0 (none) to 20 (flag --corrector)"},
+		{"snr > 1", append(sample, "--corrector", "1", "--snr", "2"), "signal-to-noise ratio 2: want a number in (0, 1] (Song et al. use 0.16) (flag --snr)"},
 		{"unknown class", append(sample, "--class", "12"), `"12" is not a digit class 0..9`},
 		{"guidance on an unconditional model", append(sample, "--class", "3", "--guidance", "cfg:2"), "needs a class-conditional model"},
 		{"bad guidance", append(sample, "--guidance", "cfg"), `guidance "cfg"`},

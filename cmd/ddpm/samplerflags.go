@@ -15,16 +15,18 @@ import (
 // model recipe's sampling setting (recipe.Sample), so every command samples a model the same way
 // unless told otherwise.
 type samplerFlags struct {
-	fs       *flag.FlagSet
-	method   *string
-	steps    *int
-	eta      *float64
-	variance *string
-	clip     *bool
-	seed     *int64
-	guidance *string
-	ema      *bool
-	batch    *int
+	fs        *flag.FlagSet
+	method    *string
+	steps     *int
+	eta       *float64
+	variance  *string
+	clip      *bool
+	seed      *int64
+	guidance  *string
+	ema       *bool
+	batch     *int
+	corrector *int
+	snr       *float64
 }
 
 // addSamplerFlags registers the sampler flags on fs.
@@ -40,6 +42,9 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		guidance: fs.String("guidance", "", "none, cfg:W (classifier-free, conditional models; W >= -1), gamma:G (the same as the assignment writes it: G = 1 + W) or classifier:S (with --classifier) (default: the model recipe's, none unless the recipe says cfg:W)"),
 		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
 		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
+		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
+			"sampling, Song et al. 2021; each costs one more network call; 0: none)"),
+		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps"),
 	}
 }
 
@@ -84,5 +89,6 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 		}
 	}
 	o.BatchSize = *f.batch
+	o.Corrector, o.SNR = *f.corrector, *f.snr
 	return o, nil
 }

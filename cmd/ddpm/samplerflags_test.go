@@ -83,3 +83,28 @@ func TestSamplerFlagsGuidanceFromTheRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerFlagsCorrector: no corrector unless --corrector is given; --snr defaults to Song et
+// al.'s 0.16.
+func TestSamplerFlagsCorrector(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		corrector int
+		snr       float64
+	}{
+		{nil, 0, 0.16},
+		{[]string{"--corrector", "2"}, 2, 0.16},
+		{[]string{"--corrector", "1", "--snr", "0.05"}, 1, 0.05},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		sf := addSamplerFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		o, err := sf.options(recipe.Sample{Sampler: "ddpm", Variance: "beta"}, 0)
+		if err != nil || o.Corrector != c.corrector || o.SNR != c.snr {
+			t.Errorf("%v: corrector %d, snr %g, %v; want %d, %g", c.args, o.Corrector, o.SNR, err, c.corrector, c.snr)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func testImages(b int) []float32 {
 // gradientFn compiles the guidance gradient exactly as the step uses it (float32).
 func gradientFn(t *testing.T, s *Sampler) func(x []float32, steps, labels []int32) []float32 {
 	exec, err := model.NewExec(s.backend, s.store, func(scope *model.Scope, x, tt, labels *Node) *Node {
-		return s.classifierGradient(scope, x, tt, labels)
+		return s.classifierGradient(scope.In(classifier.ScopeName), x, tt, labels)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,8 @@ func TestGuidanceShiftsTheStep(t *testing.T) {
 }
 
 // TestClassifierGuidanceSampling: guided sampling runs on unconditional and conditional models,
-// scale 0 equals unguided sampling, and a positive scale changes the samples.
+// scale 0 equals unguided sampling, and a positive scale changes the samples (with a Langevin
+// corrector too).
 func TestClassifierGuidanceSampling(t *testing.T) {
 	for _, classes := range []int{0, 10} {
 		m, store := tinyModel(classes, 5)
@@ -253,6 +254,20 @@ func TestClassifierGuidanceSampling(t *testing.T) {
 			}
 			if slices.Equal(plain.Images, guided.Images) {
 				t.Errorf("classes=%d %s: classifier guidance with s = 500 changed nothing", classes, method)
+			}
+			// With a corrector the guided score steers the Langevin steps too.
+			o.Corrector, o.SNR = 1, 0.16
+			pc, err := s.Sample(context.Background(), 2, labels, o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Guidance.Scale = 0
+			pcUnguided, err := s.Sample(context.Background(), 2, labels, o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Equal(pc.Images, pcUnguided.Images) || slices.Equal(pc.Images, guided.Images) {
+				t.Errorf("classes=%d %s: with a corrector, guidance (or the corrector) changed nothing", classes, method)
 			}
 		}
 	}

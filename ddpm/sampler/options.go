@@ -1,7 +1,8 @@
 // Package sampler draws images from a trained diffusion.Model: DDPM ancestral sampling (all T
 // steps) or DDIM (S steps), optionally class-conditional with classifier-free guidance, or guided
 // by a noisy classifier (package classifier, attached with Sampler.WithClassifier) whose gradient
-// ∇ₓ log p(y | x_t, t) is taken by GoMLX's autodiff inside the compiled step.
+// ∇ₓ log p(y | x_t, t) is taken by GoMLX's autodiff inside the compiled step. Either sampler can
+// be the predictor of predictor–corrector sampling (Options.Corrector: Langevin steps at each t).
 //
 // Each reverse step is one compiled GoMLX graph (network + update + noise draw), compiled once per
 // batch size and called T (or S) times; x_t and the RNG state stay on the device between calls, and
@@ -80,6 +81,13 @@ type Options struct {
 	Variance diffusion.ReverseVariance
 	// ClipX0 clips the predicted x̂_0 to [−1, 1] at every step.
 	ClipX0 bool
+	// Corrector is the number of Langevin corrector steps taken at each visited step t before the
+	// predictor (DDPM or DDIM) step: predictor–corrector sampling (Song et al. 2021, Algorithm 5;
+	// diffusion.LangevinStep). Each costs one more evaluation of the network; 0 is none.
+	Corrector int
+	// SNR is the corrector's signal-to-noise ratio r in (0, 1] (Song et al.: 0.16); used only
+	// when Corrector > 0.
+	SNR float64
 	// Seed of all noise.
 	Seed int64
 	// Guidance for class-conditional sampling.
@@ -121,6 +129,13 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 	default:
 		return optionError("Method", o.Method, "unknown sampler %q: want ddpm or ddim", o.Method)
 	}
+	if err := diffusion.CheckCorrector(o.Corrector, o.SNR); err != nil {
+		field, value := "Corrector", any(o.Corrector)
+		if o.Corrector >= 0 && o.Corrector <= diffusion.MaxCorrectorSteps {
+			field, value = "SNR", o.SNR
+		}
+		return optionError(field, value, "%v", err)
+	}
 	if o.BatchSize < 0 {
 		return optionError("BatchSize", o.BatchSize, "batch size %d: must be >= 1 (0 for the backend's default)", o.BatchSize)
 	}
@@ -161,13 +176,17 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 }
 
 // String describes the options for titles, reports and logs, e.g. "DDIM, 50 steps, η=0, clip x̂₀,
-// CFG w=4 (γ=5)" or "DDPM (all T steps), σ²=beta, no clipping".
+// CFG w=4 (γ=5)", "DDPM (all T steps), σ²=beta, no clipping" or "DDPM (all T steps),
+// σ²=posterior, Langevin corrector 1× r=0.16, clip x̂₀".
 func (o Options) String() string {
 	var s string
 	if o.Method == "ddim" {
 		s = fmt.Sprintf("DDIM, %d steps, η=%g", o.Steps, o.Eta)
 	} else {
 		s = fmt.Sprintf("%s (all T steps), σ²=%s", strings.ToUpper(o.Method), o.Variance)
+	}
+	if o.Corrector > 0 {
+		s += fmt.Sprintf(", Langevin corrector %d× r=%g", o.Corrector, o.SNR)
 	}
 	if o.ClipX0 {
 		s += ", clip x̂₀"

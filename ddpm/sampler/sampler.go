@@ -248,7 +248,8 @@ func (s *Sampler) labelTensor(b int, labels []int, g Guidance) *tensors.Tensor {
 
 // exec returns a compiled executable, cached by kind, batch size and the options that shape it.
 func (s *Sampler) exec(kind string, b int, o Options, fn func(*model.Scope, []*Node) []*Node) (*model.Exec, error) {
-	key := fmt.Sprintf("%s/%d/%s/%g/%s/%v/%s", kind, b, o.Method, o.Eta, o.Variance, o.ClipX0, o.Guidance)
+	key := fmt.Sprintf("%s/%d/%s/%g/%s/%v/%s/%d/%g", kind, b, o.Method, o.Eta, o.Variance, o.ClipX0, o.Guidance,
+		o.Corrector, o.SNR)
 	if e, ok := s.execs[key]; ok {
 		return e, nil
 	}

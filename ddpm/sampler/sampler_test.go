@@ -137,6 +137,8 @@ func TestInvalidOptions(t *testing.T) {
 		{"cfg without labels", sc, 1, nil, Options{Method: "ddpm", Variance: "beta", Guidance: Guidance{Kind: "cfg", Scale: 1}},
 			"needs class labels"},
 		{"record", s, 1, nil, Options{Method: "ddpm", Variance: "beta", Record: []int{11}}, "trajectory step 11"},
+		{"corrector<0", s, 1, nil, Options{Method: "ddpm", Variance: "beta", Corrector: -1, SNR: 0.16}, "Corrector = -1"},
+		{"snr=0", s, 1, nil, Options{Method: "ddpm", Variance: "beta", Corrector: 1}, "SNR = 0: corrector signal-to-noise ratio 0"},
 	} {
 		_, err := tc.s.Sample(ctx, tc.n, tc.labels, tc.o, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

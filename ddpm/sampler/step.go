@@ -10,7 +10,8 @@ import (
 
 // stepGraph builds one reverse step: inputs x_t [b,28,28,1], rng, t and t' (int32 scalars) and, for
 // conditional models or classifier guidance, labels [b] int32; outputs x_t', x̂_0 and the new rng
-// state.
+// state. With Options.Corrector > 0 the step first moves x_t by that many Langevin corrector
+// steps (diffusion.LangevinStep, with the guided score), then takes the predictor step from there.
 //
 // Classifier guidance (Dhariwal & Nichol 2021), with g = ∇ₓ log p(y | x_t, t) of the noisy
 // classifier, taken by GoMLX's autodiff in this graph:
@@ -30,13 +31,26 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 		if s.model.Conditional() {
 			modelLabels = labels
 		}
-		eps := s.epsilon(scope.In(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
+		sched := s.model.Schedule
+		guided := o.Guidance.Kind == "classifier" && o.Guidance.Scale != 0
+		enter := reentrant(scope) // the network (and classifier) run 1 + Corrector times
+		// Predictor–corrector: the Langevin steps at t come first.
+		for range o.Corrector {
+			eps := s.epsilon(enter(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
+			if guided { // the score of p(x_t | y): ε̂ − s·√(1−ᾱ_t)·g
+				g := MulScalar(s.classifierGradient(enter(classifier.ScopeName), x, t, labels), o.Guidance.Scale)
+				eps = Sub(eps, Mul(diffusion.PerExample(sched.SqrtOneMinusAlphaBar, t, x), g))
+			}
+			var z *Node
+			rng, z = RandomNormal(rng, x.Shape())
+			x = diffusion.LangevinStep(sched, x, t, eps, z, o.SNR)
+		}
+		eps := s.epsilon(enter(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
 		var shift *Node // s·g, nil without classifier guidance
-		if o.Guidance.Kind == "classifier" && o.Guidance.Scale != 0 {
-			shift = MulScalar(s.classifierGradient(scope, x, t, labels), o.Guidance.Scale)
+		if guided {
+			shift = MulScalar(s.classifierGradient(enter(classifier.ScopeName), x, t, labels), o.Guidance.Scale)
 		}
 		rng, z := RandomNormal(rng, x.Shape())
-		sched := s.model.Schedule
 		var prev, x0 *Node
 		if o.Method == "ddim" {
 			if shift != nil {
@@ -53,10 +67,23 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 	}
 }
 
-// classifierGradient is g = ∇ₓ log p(y | x_t, t) of the attached noisy classifier, per example:
-// the gradient used by the guided step.
+// reentrant returns a function that enters the sub-scope name of scope: with In the first time,
+// with Shared after that, so that one graph can call the same network more than once.
+func reentrant(scope *model.Scope) func(name string) *model.Scope {
+	visited := map[string]bool{}
+	return func(name string) *model.Scope {
+		if visited[name] {
+			return scope.Shared("%s", name)
+		}
+		visited[name] = true
+		return scope.In("%s", name)
+	}
+}
+
+// classifierGradient is g = ∇ₓ log p(y | x_t, t) of the attached noisy classifier (scope: its
+// classifier.ScopeName), per example: the gradient used by the guided step.
 func (s *Sampler) classifierGradient(scope *model.Scope, x, t, labels *Node) *Node {
-	return s.clf.GradLogProb(scope.In(classifier.ScopeName), x, t, labels)
+	return s.clf.GradLogProb(scope, x, t, labels)
 }
 
 // epsilon is the guided noise prediction. Classifier-free guidance evaluates the conditional and
