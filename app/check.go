@@ -59,6 +59,7 @@ func RunCheck(ctx context.Context, b compute.Backend, t *Trained, evaluate Evalu
 		return nil, fmt.Errorf("check of %s: %w", t.Checkpoint, err)
 	}
 	o.Method, o.Steps, o.Eta, o.Seed, o.BatchSize = "ddim", min(checkSteps, t.Model.Schedule.T), 0, checkSeed, checkBatch
+	o.Corrector = 0 // the check stays cheap and fixed whatever the recipe's corrector
 	res, err := sampler.New(b, t.Store, t.Model).Sample(ctx, checkN, sampler.BalancedLabels(t.Model, checkN), o, io.Discard)
 	if err != nil {
 		return nil, fmt.Errorf("check of %s: %w", t.Checkpoint, err)

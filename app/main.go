@@ -165,7 +165,7 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 // not "none" or "cfg:W" (recipe.Sample.Validate reports the same).
 func SampleOptions(s recipe.Sample) (sampler.Options, error) {
 	o := sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
-		ClipX0: s.ClipX0, Seed: s.Seed}
+		ClipX0: s.ClipX0, Seed: s.Seed, Corrector: s.Corrector, SNR: s.SNR}
 	w, cfg, err := s.CFGWeight()
 	if cfg {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}

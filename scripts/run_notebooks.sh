@@ -27,7 +27,7 @@ ROOT=$(pwd)
 # and the minimum number of PNG outputs each must have.
 declare -A EXPECTED_PNG=(
   [Assignment1_Neural_Graphics.ipynb]=14
-  [DDPM.ipynb]=11
+  [DDPM.ipynb]=13
   [Forward_Reverse_Interactive.ipynb]=4
   [test_Assignment1_Neural_Graphics.ipynb]=7
 )

@@ -43,8 +43,8 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
 		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
-			"sampling, Song et al. 2021; each costs one more network call; 0: none)"),
-		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps"),
+			"sampling, Song et al. 2021; each costs one more network call; 0: none) (default: the recipe's, none unless it sets one)"),
+		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
 	}
 }
 
@@ -89,6 +89,11 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 		}
 	}
 	o.BatchSize = *f.batch
-	o.Corrector, o.SNR = *f.corrector, *f.snr
+	if set["corrector"] {
+		o.Corrector = *f.corrector
+	}
+	if set["snr"] || o.SNR == 0 { // the flag's default r for a corrector the recipe does not set
+		o.SNR = *f.snr
+	}
 	return o, nil
 }

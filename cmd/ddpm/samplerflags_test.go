@@ -84,17 +84,24 @@ func TestSamplerFlagsGuidanceFromTheRecipe(t *testing.T) {
 	}
 }
 
-// TestSamplerFlagsCorrector: no corrector unless --corrector is given; --snr defaults to Song et
-// al.'s 0.16.
+// TestSamplerFlagsCorrector: the recipe's corrector unless --corrector is given (none when the
+// recipe sets none); --snr defaults to the recipe's r, else Song et al.'s 0.16.
 func TestSamplerFlagsCorrector(t *testing.T) {
+	plain := recipe.Sample{Sampler: "ddpm", Variance: "beta"}
+	pc := recipe.Sample{Sampler: "ddpm", Variance: "posterior", Corrector: 2, SNR: 0.1}
 	for _, c := range []struct {
 		args      []string
+		recipe    recipe.Sample
 		corrector int
 		snr       float64
 	}{
-		{nil, 0, 0.16},
-		{[]string{"--corrector", "2"}, 2, 0.16},
-		{[]string{"--corrector", "1", "--snr", "0.05"}, 1, 0.05},
+		{nil, plain, 0, 0.16},
+		{[]string{"--corrector", "2"}, plain, 2, 0.16},
+		{[]string{"--corrector", "1", "--snr", "0.05"}, plain, 1, 0.05},
+		{nil, pc, 2, 0.1},
+		{[]string{"--corrector", "0"}, pc, 0, 0.1},
+		{[]string{"--corrector", "3"}, pc, 3, 0.1},
+		{[]string{"--snr", "0.2"}, pc, 2, 0.2},
 	} {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -102,7 +109,7 @@ func TestSamplerFlagsCorrector(t *testing.T) {
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatal(err)
 		}
-		o, err := sf.options(recipe.Sample{Sampler: "ddpm", Variance: "beta"}, 0)
+		o, err := sf.options(c.recipe, 0)
 		if err != nil || o.Corrector != c.corrector || o.SNR != c.snr {
 			t.Errorf("%v: corrector %d, snr %g, %v; want %d, %g", c.args, o.Corrector, o.SNR, err, c.corrector, c.snr)
 		}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
@@ -87,6 +88,14 @@ type Sample struct {
 	// drawn with balanced class labels). Classifier guidance needs a separately trained classifier
 	// and is chosen on the command line only.
 	Guidance string `json:"guidance,omitempty"`
+	// Corrector is the number of Langevin corrector steps taken before each sampler step
+	// (predictor–corrector sampling, Song et al. 2021; 0 = none, at most
+	// diffusion.MaxCorrectorSteps); each costs one more network evaluation. The fixed check of a
+	// shipped model (check.json) samples without it.
+	Corrector int `json:"corrector,omitempty"`
+	// SNR is the corrector's signal-to-noise ratio r in (0, 1] (Song et al.: 0.16); used only when
+	// Corrector > 0.
+	SNR float64 `json:"snr,omitempty"`
 }
 
 // CFGWeight returns the classifier-free guidance weight W of Guidance "cfg:W" (ok = false for no
@@ -326,6 +335,9 @@ func (s Sample) Validate(T int) error {
 		return fmt.Errorf("sample: variance %q: want beta or posterior", s.Variance)
 	case s.FIDSamples < 0:
 		return fmt.Errorf("sample: fid samples %d: must be >= 0", s.FIDSamples)
+	}
+	if err := diffusion.CheckCorrector(s.Corrector, s.SNR); err != nil {
+		return fmt.Errorf("sample: %w", err)
 	}
 	_, _, err := s.CFGWeight()
 	return err

@@ -65,7 +65,7 @@ func TestRecipesAreValid(t *testing.T) {
 	}
 }
 
-// TestValidateScheduleAndGuidance: the learning-rate schedule, warm-up and sampling guidance fields
+// TestValidateScheduleAndGuidance: the learning-rate schedule, warm-up, sampling guidance and corrector fields
 // are checked, with the field and value named.
 func TestValidateScheduleAndGuidance(t *testing.T) {
 	cond, _ := Get("quick")
@@ -86,6 +86,11 @@ func TestValidateScheduleAndGuidance(t *testing.T) {
 		{"classifier guidance", cond, func(r *Recipe) { r.Sample.Guidance = "classifier:2" }, `guidance "classifier:2": want none or cfg:W`},
 		{"weight below -1", cond, func(r *Recipe) { r.Sample.Guidance = "cfg:-1.5" }, ">= -1"},
 		{"not a number", cond, func(r *Recipe) { r.Sample.Guidance = "cfg:NaN" }, ">= -1"},
+		{"corrector", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = 2, 0.16 }, ""},
+		{"corrector without r", uncond, func(r *Recipe) { r.Sample.Corrector = 2 }, "signal-to-noise ratio 0"},
+		{"negative corrector", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = -1, 0.16 }, "corrector steps -1"},
+		{"too many corrector steps", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = 21, 0.16 }, "corrector steps 21"},
+		{"r above 1", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = 1, 1.5 }, "signal-to-noise ratio 1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.base
