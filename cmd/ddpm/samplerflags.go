@@ -43,7 +43,7 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
 		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
-			"sampling, Song et al. 2021; each costs one more network call; 0: none) (default: the recipe's, none unless it sets one)"),
+			"sampling, Song et al. 2021; each costs one more network call; 0: none; default: the recipe's, none unless it sets one)"),
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
 	}
 }
