@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"context"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/app"
@@ -22,5 +25,18 @@ func TestSampleOptions(t *testing.T) {
 	}
 	if _, err := app.SampleOptions(recipe.Sample{Sampler: "ddpm", Variance: "beta", Guidance: "cfg:x"}); err == nil {
 		t.Error("guidance cfg:x accepted")
+	}
+}
+
+// TestSetPrior: "standard" is N(0, I) (no prior), an unknown name is refused naming it and the
+// choices; "data" is tested in package diffusion (FitPrior) and sampler (Options.Prior).
+func TestSetPrior(t *testing.T) {
+	o := sampler.Options{Prior: &diffusion.Prior{}}
+	if err := app.SetPrior(context.Background(), &o, "standard", nil, "", false, io.Discard); err != nil || o.Prior != nil {
+		t.Errorf("standard: prior %v, error %v; want none", o.Prior, err)
+	}
+	err := app.SetPrior(context.Background(), &o, "gauss", nil, "", false, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `prior "gauss"`) || !strings.Contains(err.Error(), "standard") {
+		t.Errorf("unknown prior: %v, want an error naming it and the choices", err)
 	}
 }

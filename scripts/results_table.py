@@ -26,7 +26,7 @@ def row(path):
     for r in d["rows"]:
         acc = r.get("class_accuracy")
         out.append("| `{}` | {} | {} | {} | {:.1f} ({:.1f} ± {:.1f}) = {:.2f}× | {:.0f} ± {:.0f} ({:.0f} ± {:.0f}) | {:.1f}% ({:.1f}%) | {} | [{}]({}) |".format(
-            recipe, model.split("/checkpoints/")[0], sampler, r["n"],
+            recipe, model.split("/checkpoints/")[0], sampler.replace("|", "\\|"), r["n"],
             r["fid"], r["fid_floor"], r["fid_floor_std"], r["fid"] / r["fid_floor"],
             r["kid_mean"], r["kid_std"], r["kid_floor_mean"], r["kid_floor_std"],
             100 * r.get("confident", float("nan")), 100 * r.get("confident_floor", float("nan")),

@@ -26,7 +26,7 @@ ROOT=$(pwd)
 # Notebooks in dependency order (later ones reuse the models the earlier ones trained in runs/<mode>/)
 # and the minimum number of PNG outputs each must have.
 declare -A EXPECTED_PNG=(
-  [Assignment1_Neural_Graphics.ipynb]=14
+  [Assignment1_Neural_Graphics.ipynb]=16
   [DDPM.ipynb]=13
   [Forward_Reverse_Interactive.ipynb]=4
   [test_Assignment1_Neural_Graphics.ipynb]=7

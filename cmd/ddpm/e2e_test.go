@@ -64,6 +64,21 @@ func TestQuickRecipeEndToEnd(t *testing.T) {
 	}
 	run(t, bin, -1, "export", "--model", model, "--out", exported) // refuses to overwrite
 
+	// --prior data starts the chain from the Gaussian fit of q(x_T ∣ y) (the recipe's 640 training
+	// images): other samples from the same noise; an unknown prior is refused by name.
+	out = run(t, bin, 0, "sample", "--model", exported, "--backend", "go", "--n", "12", "--sampler", "ddim", "--steps", "10",
+		"--prior", "data", "--out", filepath.Join(dir, "p.png"))
+	if !strings.Contains(out, "Gaussian fit of q(x_T ∣ y)") || !strings.Contains(out, "from 640 images") {
+		t.Errorf("sample --prior data output: %s", out)
+	}
+	images3, _, err := fid.ReadNpyImages(filepath.Join(dir, "p.npy"))
+	if err != nil || len(images3) != len(images) || slices.Equal(images, images3) {
+		t.Errorf("samples with --prior data: %d values, err %v; want 12 images other than N(0, I)'s", len(images3), err)
+	}
+	if out := run(t, bin, -1, "sample", "--model", exported, "--prior", "gauss"); !strings.Contains(out, `prior "gauss"`) {
+		t.Errorf("sample --prior gauss: %s", out)
+	}
+
 	runDir := filepath.Join(dir, "run")
 	out = run(t, bin, 0, append([]string{"run", "--recipe", "quick", "--out", runDir, "--sample-n", "16",
 		"--fid-samples", "0"}, shrink...)...)

@@ -157,7 +157,7 @@ func runFID(ctx context.Context, args []string) error {
 	var res *sampler.Result
 	if *modelDir != "" {
 		res, source, err = fidSample(ctx, b, fidSampleArgs{dir: *modelDir, ns: ns, class: *class, flags: sf,
-			estimateOnly: *estimate, save: *save})
+			estimateOnly: *estimate, save: *save, data: *data})
 		if err != nil || res == nil {
 			return err
 		}

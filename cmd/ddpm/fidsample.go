@@ -18,6 +18,7 @@ import (
 
 type fidSampleArgs struct {
 	dir, class, save string
+	data             string // MNIST directory, for --prior data
 	ns               []int
 	flags            *samplerFlags
 	estimateOnly     bool
@@ -48,6 +49,9 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	}
 	if labels == nil && trained.Model.Conditional() {
 		labels = sampler.BalancedLabels(trained.Model, maxN) // every class equally often, in every prefix
+	}
+	if err := a.flags.setPrior(ctx, &o, trained, a.data, labels != nil); err != nil {
+		return nil, "", err
 	}
 	if err := o.Validate(trained.Model, len(labels)); err != nil {
 		return nil, "", err
@@ -83,10 +87,14 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if o.Method == "ddim" {
 		netSteps = o.Steps
 	}
+	calls := "" // the timed steps include the corrector's network calls
+	if o.Corrector > 0 {
+		calls = fmt.Sprintf(", each %d network calls", 1+o.Corrector)
+	}
 	for _, n := range a.ns {
 		est := time.Duration(float64(netSteps) * float64((n+bs-1)/bs) * perStep * float64(time.Second))
-		fmt.Fprintf(os.Stderr, "estimated sampling time for N=%d: %s (%d network steps × %d batches of %d, %.2fs per step)\n",
-			n, est.Round(time.Second), netSteps, (n+bs-1)/bs, bs, perStep)
+		fmt.Fprintf(os.Stderr, "estimated sampling time for N=%d: %s (%d sampler steps%s × %d batches of %d, %.2fs per step)\n",
+			n, est.Round(time.Second), netSteps, calls, (n+bs-1)/bs, bs, perStep)
 	}
 	if len(a.ns) > 1 {
 		fmt.Fprintf(os.Stderr, "(N=%d is sampled once; smaller N use its first images; --n %d alone is faster)\n", maxN, min(a.ns[0], maxN))

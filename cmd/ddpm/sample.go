@@ -29,7 +29,7 @@ func runSample(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "PNG grid path (default <model>/sample.png)")
 	npy := fs.String("npy", "", ".npy path (default: the PNG path with .npy for .png, e.g. s.png -> s.npy; \"-\" to skip)")
 	trajectory := fs.String("trajectory", "", "also write the denoising trajectory of the first samples to this PNG")
-	backendCfg := backendFlag(fs)
+	backendCfg, data := backendFlag(fs), dataFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,6 +52,10 @@ func runSample(ctx context.Context, args []string) error {
 	}
 	o, err := sf.options(trained.State.Recipe.Sample, 0)
 	if err != nil {
+		return err
+	}
+	perClass := trained.Model.Conditional() || *class != "" || *grid != "" || o.Guidance.Kind == "classifier"
+	if err := sf.setPrior(ctx, &o, trained, *data, perClass); err != nil {
 		return err
 	}
 	if *trajectory != "" {

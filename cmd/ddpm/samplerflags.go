@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"os"
 
 	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
@@ -27,6 +29,7 @@ type samplerFlags struct {
 	batch     *int
 	corrector *int
 	snr       *float64
+	prior     *string
 }
 
 // addSamplerFlags registers the sampler flags on fs.
@@ -45,6 +48,9 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
 			"sampling, Song et al. 2021; each costs one more network call; 0: none; default: the recipe's, none unless it sets one)"),
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
+		prior: fs.String("prior", "standard", "distribution of x_T: standard (N(0, I), as DDPM) or data (the Gaussian with the mean and "+
+			"covariance of q(x_T), per class for requested classes, fitted from the training images: for schedules whose ᾱ_T is not ≈ 0, "+
+			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal)"),
 	}
 }
 
@@ -96,4 +102,10 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 		o.SNR = *f.snr
 	}
 	return o, nil
+}
+
+// setPrior applies --prior to o (fitting the data prior from dataDir's training set; per class
+// when classes are requested).
+func (f *samplerFlags) setPrior(ctx context.Context, o *sampler.Options, t *app.Trained, dataDir string, perClass bool) error {
+	return app.SetPrior(ctx, o, *f.prior, t, dataDir, perClass, os.Stderr)
 }

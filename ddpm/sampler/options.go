@@ -88,6 +88,9 @@ type Options struct {
 	// SNR is the corrector's signal-to-noise ratio r in (0, 1] (Song et al.: 0.16); used only
 	// when Corrector > 0.
 	SNR float64
+	// Prior, when set, is the distribution x_T is drawn from (diffusion.FitPrior: a Gaussian fit
+	// of q(x_T), per class for requested labels); nil is DDPM's N(0, I).
+	Prior *diffusion.Prior
 	// Seed of all noise.
 	Seed int64
 	// Guidance for class-conditional sampling.
@@ -135,6 +138,11 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 			field, value = "SNR", o.SNR
 		}
 		return optionError(field, value, "%v", err)
+	}
+	if o.Prior != nil {
+		if err := o.Prior.Check(m.Schedule, Pixels); err != nil {
+			return optionError("Prior", o.Prior.String(), "%v", err)
+		}
 	}
 	if o.BatchSize < 0 {
 		return optionError("BatchSize", o.BatchSize, "batch size %d: must be >= 1 (0 for the backend's default)", o.BatchSize)
@@ -187,6 +195,9 @@ func (o Options) String() string {
 	}
 	if o.Corrector > 0 {
 		s += fmt.Sprintf(", Langevin corrector %d× r=%g", o.Corrector, o.SNR)
+	}
+	if o.Prior != nil {
+		s += ", " + o.Prior.String()
 	}
 	if o.ClipX0 {
 		s += ", clip x̂₀"

@@ -191,6 +191,14 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 		return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
 	}
 	x, rng := outs[0], outs[1]
+	if o.Prior != nil { // x_T = m + L ε, on the host (one matrix-vector product per image)
+		eps := tensors.MustCopyFlatData[float32](x)
+		if err := o.Prior.Apply(eps, labels); err != nil {
+			return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
+		}
+		x.MustFinalizeAll()
+		x = tensors.FromFlatDataAndDimensions(eps, b, scorenet.ImageSize, scorenet.ImageSize, 1)
+	}
 	labelsT := s.labelTensor(b, labels, o.Guidance)
 	stepExec, err := s.exec("step", b, o, s.stepGraph(b, o))
 	if err != nil {
