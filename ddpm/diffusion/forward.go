@@ -1,7 +1,8 @@
 // Package diffusion is the graph side of DDPM: the closed-form forward process q(x_t | x_0), the
 // ε-prediction loss, and reverse steps (DDPM ancestral, DDIM), each a pure function of the
 // schedule's tables and of the network's prediction, in the spirit of diffusers' schedulers
-// (`add_noise`, `step` returning the previous sample and the predicted x_0).
+// (`add_noise`, `step` returning the previous sample and the predicted x_0). Prior (host side,
+// gonum) is the distribution a reverse chain starts from when ᾱ_T is not ≈ 0.
 //
 // Shapes: images are [B, H, W, C] float32; diffusion steps t are [B] int32 in 1..T; tables of a
 // schedule.Schedule enter the graph as float32 constants indexed by t.
