@@ -1,7 +1,6 @@
 package sampler
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -16,23 +15,11 @@ import (
 func TestCorrectorSampling(t *testing.T) {
 	m, store := tinyModel(0, 6)
 	s := New(testutil.GoBackend(t), store, m)
-	ctx := context.Background()
 	for _, method := range []string{"ddpm", "ddim"} {
 		plain := Options{Method: method, Steps: 3, Variance: "posterior", ClipX0: true, Seed: 4, Record: []int{6}}
 		pc := plain
 		pc.Corrector, pc.SNR = 2, 0.16
-		a, err := s.Sample(ctx, 2, nil, plain, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := s.Sample(ctx, 2, nil, pc, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := s.Sample(ctx, 2, nil, pc, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b, c := mustSample(t, s, 2, nil, plain), mustSample(t, s, 2, nil, pc), mustSample(t, s, 2, nil, pc)
 		if slices.Equal(a.Images, b.Images) {
 			t.Errorf("%s: the corrector did not change the samples", method)
 		}

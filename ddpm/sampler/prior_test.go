@@ -43,18 +43,7 @@ func TestPriorStartsTheChain(t *testing.T) {
 	plain := Options{Method: "ddim", Steps: 3, ClipX0: true, Seed: 4, Record: []int{6}}
 	withPrior := plain
 	withPrior.Prior = prior
-	a, err := s.Sample(ctx, 3, want, plain, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Sample(ctx, 3, want, withPrior, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Sample(ctx, 3, want, withPrior, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, c := mustSample(t, s, 3, want, plain), mustSample(t, s, 3, want, withPrior), mustSample(t, s, 3, want, withPrior)
 	xT := slices.Clone(a.Frames[0].X)
 	if err := prior.Apply(xT, want); err != nil {
 		t.Fatal(err)
@@ -83,4 +72,14 @@ func TestPriorStartsTheChain(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Field != "Prior" || !strings.Contains(err.Error(), "ᾱ_T") {
 		t.Errorf("a prior of another schedule: %v, want an OptionError on Prior naming ᾱ_T", err)
 	}
+}
+
+// mustSample draws n samples, failing t on error.
+func mustSample(t *testing.T, s *Sampler, n int, labels []int, o Options) *Result {
+	t.Helper()
+	res, err := s.Sample(context.Background(), n, labels, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
