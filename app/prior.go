@@ -12,11 +12,6 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
 
-// Priors names the distributions a sampler can draw x_T from: "standard" is DDPM's N(0, I);
-// "data" is the Gaussian fit of q(x_T) from the model's training images (diffusion.FitPrior),
-// which matters when ᾱ_T is not ≈ 0 (seed 000's schedule: ᾱ_T = 0.048).
-var Priors = []string{"standard", "data"}
-
 // DataPrior fits the "data" prior of a trained model from its recipe's training set (dataDir as
 // for training), per class as well when perClass (requested labels then start from q(x_T | y)).
 func DataPrior(ctx context.Context, t *Trained, dataDir string, perClass bool, log io.Writer) (*diffusion.Prior, error) {
@@ -37,7 +32,9 @@ func DataPrior(ctx context.Context, t *Trained, dataDir string, perClass bool, l
 	return p, nil
 }
 
-// SetPrior sets o.Prior for the named prior (one of Priors; "" keeps o's).
+// SetPrior sets o.Prior for the named prior: "standard" is DDPM's N(0, I); "data" is the Gaussian
+// fit of q(x_T) from the model's training images (diffusion.FitPrior), which matters when ᾱ_T is not
+// ≈ 0 (seed 000's schedule: ᾱ_T = 0.048); "" keeps o's.
 func SetPrior(ctx context.Context, o *sampler.Options, name string, t *Trained, dataDir string, perClass bool, log io.Writer) error {
 	switch name {
 	case "":

@@ -88,23 +88,21 @@ func FitPrior(s *schedule.Schedule, images []float32, dim int, labels []int, num
 // fitGaussian returns N(√ᾱ μ, ᾱ Σ + (1 − ᾱ) I) of the images at idx.
 func fitGaussian(images []float32, dim int, idx []int, ab float64) (gaussian, error) {
 	x := mat.NewDense(len(idx), dim, nil)
+	mean := make([]float64, dim)
 	for r, i := range idx {
 		for j, v := range images[i*dim : (i+1)*dim] {
 			x.Set(r, j, float64(v))
+			mean[j] += float64(v)
 		}
+	}
+	for j := range mean {
+		mean[j] *= math.Sqrt(ab) / float64(len(idx))
 	}
 	cov := mat.NewSymDense(dim, nil)
 	stat.CovarianceMatrix(cov, x, nil)
-	mean := make([]float64, dim)
+	cov.ScaleSym(ab, cov)
 	for j := range dim {
-		mean[j] = math.Sqrt(ab) * stat.Mean(mat.Col(nil, j, x), nil)
-		for k := j; k < dim; k++ {
-			v := ab * cov.At(j, k)
-			if k == j {
-				v += 1 - ab
-			}
-			cov.SetSym(j, k, v)
-		}
+		cov.SetSym(j, j, cov.At(j, j)+1-ab)
 	}
 	var ch mat.Cholesky
 	if !ch.Factorize(cov) {
