@@ -79,6 +79,31 @@ func TestQuickRecipeEndToEnd(t *testing.T) {
 		t.Errorf("sample --prior gauss: %s", out)
 	}
 
+	// --tuned starts from the model's sampler.json (here: the settings of the --prior data run
+	// above), flags still override, and a typo in the file is named.
+	if out := run(t, bin, -1, "sample", "--model", exported, "--tuned"); !strings.Contains(out, "has no sampler.json") {
+		t.Errorf("sample --tuned without sampler.json: %s", out)
+	}
+	tunedFile := filepath.Join(exported, app.SamplerFile)
+	writeFile(t, tunedFile, `{"measured": "the e2e test", "prior": "data", "sample": {"sampler": "ddim", "steps": 10}}`)
+	out = run(t, bin, 0, "sample", "--model", exported, "--backend", "go", "--n", "12", "--tuned", "--out", filepath.Join(dir, "t.png"))
+	images4, _, err := fid.ReadNpyImages(filepath.Join(dir, "t.npy"))
+	if !strings.Contains(out, "measured: the e2e test") || err != nil || !slices.Equal(images4, images3) {
+		t.Errorf("sample --tuned: err %v, want the samples of --prior data; output: %s", err, out)
+	}
+	run(t, bin, 0, "sample", "--model", exported, "--backend", "go", "--n", "12", "--tuned", "--prior", "standard",
+		"--out", filepath.Join(dir, "t2.png"))
+	if images5, _, err := fid.ReadNpyImages(filepath.Join(dir, "t2.npy")); err != nil || !slices.Equal(images5, images2) {
+		t.Errorf("sample --tuned --prior standard: err %v, want the N(0, I) samples", err)
+	}
+	writeFile(t, tunedFile, `{"measured": "the e2e test", "sample": {"stepz": 10}}`)
+	if out := run(t, bin, -1, "sample", "--model", exported, "--tuned"); !strings.Contains(out, tunedFile) || !strings.Contains(out, "stepz") {
+		t.Errorf("sample --tuned with a misspelt field: %s", out)
+	}
+	if err := os.Remove(tunedFile); err != nil {
+		t.Fatal(err)
+	}
+
 	runDir := filepath.Join(dir, "run")
 	out = run(t, bin, 0, append([]string{"run", "--recipe", "quick", "--out", runDir, "--sample-n", "16",
 		"--fid-samples", "0"}, shrink...)...)
@@ -127,5 +152,13 @@ func checkPNG(t *testing.T, path string) {
 	defer f.Close()
 	if _, err := png.Decode(f); err != nil {
 		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+}
+
+// writeFile writes text to path or fails the test.
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

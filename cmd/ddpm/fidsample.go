@@ -35,7 +35,11 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if err != nil {
 		return nil, "", err
 	}
-	o, err := a.flags.options(trained.State.Recipe.Sample, fidSeedOffset)
+	settings, tuned, err := a.flags.settings(a.dir, trained)
+	if err != nil {
+		return nil, "", err
+	}
+	o, err := a.flags.options(settings, fidSeedOffset)
 	if err != nil {
 		return nil, "", err
 	}
@@ -50,7 +54,7 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if labels == nil && trained.Model.Conditional() {
 		labels = sampler.BalancedLabels(trained.Model, maxN) // every class equally often, in every prefix
 	}
-	if err := a.flags.setPrior(ctx, &o, trained, a.data, labels != nil); err != nil {
+	if err := a.flags.setPrior(ctx, &o, trained, tuned, a.data, labels != nil); err != nil {
 		return nil, "", err
 	}
 	if err := o.Validate(trained.Model, len(labels)); err != nil {

@@ -50,12 +50,16 @@ func runSample(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o, err := sf.options(trained.State.Recipe.Sample, 0)
+	settings, tuned, err := sf.settings(*modelDir, trained)
+	if err != nil {
+		return err
+	}
+	o, err := sf.options(settings, 0)
 	if err != nil {
 		return err
 	}
 	perClass := trained.Model.Conditional() || *class != "" || *grid != "" || o.Guidance.Kind == "classifier"
-	if err := sf.setPrior(ctx, &o, trained, *data, perClass); err != nil {
+	if err := sf.setPrior(ctx, &o, trained, tuned, *data, perClass); err != nil {
 		return err
 	}
 	if *trajectory != "" {

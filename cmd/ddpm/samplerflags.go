@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 
 	"github.com/ddpm-go/ddpm/app"
@@ -30,6 +31,7 @@ type samplerFlags struct {
 	corrector *int
 	snr       *float64
 	prior     *string
+	tuned     *bool
 }
 
 // addSamplerFlags registers the sampler flags on fs.
@@ -48,9 +50,11 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
 			"sampling, Song et al. 2021; each costs one more network call; 0: none; default: the recipe's, none unless it sets one)"),
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
-		prior: fs.String("prior", "standard", "distribution of x_T: standard (N(0, I), as DDPM) or data (the Gaussian with the mean and "+
+		prior: fs.String("prior", "", "distribution of x_T: standard (N(0, I), as DDPM) or data (the Gaussian with the mean and "+
 			"covariance of q(x_T), per class for requested classes, fitted from the training images: for schedules whose ᾱ_T is not ≈ 0, "+
-			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal)"),
+			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal) (default: standard, or the tuned sampler's with --tuned)"),
+		tuned: fs.Bool("tuned", false, "start from the model's tuned sampler (MODEL/"+app.SamplerFile+", shipped beside some models/: "+
+			"the settings measured best for it, and the evaluation that chose them) instead of its recipe's; other flags still override"),
 	}
 }
 
@@ -104,8 +108,31 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 	return o, nil
 }
 
-// setPrior applies --prior to o (fitting the data prior from dataDir's training set; per class
-// when classes are requested).
-func (f *samplerFlags) setPrior(ctx context.Context, o *sampler.Options, t *app.Trained, dataDir string, perClass bool) error {
-	return app.SetPrior(ctx, o, *f.prior, t, dataDir, perClass, os.Stderr)
+// settings returns the sampling settings that the flags start from: the model recipe's, or with
+// --tuned its sampler.json (app.SamplerDefaults, nil without --tuned). dir is the --model directory.
+func (f *samplerFlags) settings(dir string, t *app.Trained) (recipe.Sample, *app.SamplerDefaults, error) {
+	if !*f.tuned {
+		return t.State.Recipe.Sample, nil, nil
+	}
+	d, err := app.LoadSamplerDefaults(dir, t)
+	if err != nil {
+		return recipe.Sample{}, nil, err
+	}
+	if d == nil {
+		return recipe.Sample{}, nil, fmt.Errorf("--tuned: %s has no %s (shipped models with one: ls models/*/%s)",
+			dir, app.SamplerFile, app.SamplerFile)
+	}
+	fmt.Fprintf(os.Stderr, "tuned sampler: %s\n", d.Source())
+	return d.Sample, d, nil
+}
+
+// setPrior applies --prior, or else the tuned sampler's prior, to o (fitting the data prior from
+// dataDir's training set; per class when classes are requested).
+func (f *samplerFlags) setPrior(ctx context.Context, o *sampler.Options, t *app.Trained, d *app.SamplerDefaults,
+	dataDir string, perClass bool) error {
+	name := *f.prior
+	if name == "" && d != nil {
+		name = d.Prior
+	}
+	return app.SetPrior(ctx, o, name, t, dataDir, perClass, os.Stderr)
 }
