@@ -36,8 +36,10 @@ func DataPrior(ctx context.Context, t *Trained, dataDir string, perClass bool, l
 // fit of q(x_T) from the model's training images (diffusion.FitPrior), which matters when ᾱ_T is not
 // ≈ 0 (seed 000's schedule: ᾱ_T = 0.048); "" keeps o's.
 func SetPrior(ctx context.Context, o *sampler.Options, name string, t *Trained, dataDir string, perClass bool, log io.Writer) error {
+	if err := CheckPrior(name); err != nil {
+		return err
+	}
 	switch name {
-	case "":
 	case "standard":
 		o.Prior = nil
 	case "data":
@@ -46,7 +48,13 @@ func SetPrior(ctx context.Context, o *sampler.Options, name string, t *Trained, 
 			return err
 		}
 		o.Prior = p
-	default:
+	}
+	return nil
+}
+
+// CheckPrior refuses a prior name other than "", "standard" and "data" (SetPrior).
+func CheckPrior(name string) error {
+	if name != "" && name != "standard" && name != "data" {
 		return fmt.Errorf("prior %q: want standard (N(0, I)) or data (a Gaussian fit of q(x_T) from the training images)", name)
 	}
 	return nil

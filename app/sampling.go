@@ -60,20 +60,18 @@ func LoadSamplerDefaults(dir string, t *Trained) (*SamplerDefaults, error) {
 	if err := dec.Decode(d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r := t.State.Recipe
-	r.Sample = d.Sample
-	switch {
-	case d.Measured == "":
+	if d.Measured == "" {
 		return nil, fmt.Errorf("%s: field \"measured\" is empty: name the evaluation (results/*.json) that chose these settings", path)
-	case d.Prior != "" && d.Prior != "standard" && d.Prior != "data":
-		return nil, fmt.Errorf("%s: prior %q: want standard or data", path, d.Prior)
 	}
-	if err := r.Sample.Validate(t.Model.Schedule.T); err != nil {
+	if err := CheckPrior(d.Prior); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, cfg, _ := r.Sample.CFGWeight(); cfg && !r.Net.Conditional() {
+	if err := d.Sample.Validate(t.Model.Schedule.T); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, cfg, _ := d.Sample.CFGWeight(); cfg && !t.Model.Conditional() {
 		return nil, fmt.Errorf("%s: guidance %q needs a class-conditional network, and %s is unconditional",
-			path, d.Sample.Guidance, r.Name)
+			path, d.Sample.Guidance, t.State.Recipe.Name)
 	}
 	return d, nil
 }
