@@ -30,6 +30,8 @@ Modes:
                        sidecar S.labels.npy when present; the classifier's accuracy on them is reported.
   --model RUN_DIR      sample max(--n) images from a trained model (after printing an estimate of the
                        sampling time) and measure the first N for each N in --n (default 1000,10000).
+                       The samples done are kept after every batch (S.partial.npy and S.partial.json beside
+                       the samples file S.npy): an interrupted run continues when the same command runs again.
   --features-a/-b      FID (and KID) of two arbitrary N×D feature matrices (.npy float32/float64),
                        printed with full float64 precision; no network involved.
   --floor              only the real-data floors at each N in --n.

@@ -186,6 +186,10 @@ func TestFIDCommand(t *testing.T) {
 		if err != nil || n != 30 {
 			t.Fatalf("saved samples: n=%d, %v", n, err)
 		}
+		if images, meta := partialPaths(save); fileExists(images) || fileExists(meta) {
+			t.Errorf("a finished run left its partial samples (%s, %s)", images, meta)
+		}
+		testResumedSamples(t, run)
 		// The saved samples measure the same as the model run at N=30.
 		code, out2 := fidCLI(t, bin, "fid", "--samples", save, "--cache", filepath.Join(dir, "cache"))
 		row := regexp.MustCompile(`\| 30 \| [^|]+ \|`)

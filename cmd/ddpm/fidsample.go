@@ -106,7 +106,11 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if a.estimateOnly {
 		return nil, "", nil
 	}
-	res, err := s.Sample(ctx, maxN, labels, o, os.Stderr)
+	path := a.save
+	if path == "" {
+		path = filepath.Join(a.dir, fmt.Sprintf("fid-samples-%d.npy", maxN))
+	}
+	res, err := sampleResumable(ctx, s, path, maxN, labels, o, bs, trained.Checkpoint, trained.EMA)
 	if err != nil {
 		return nil, "", err
 	}
@@ -120,10 +124,6 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if clipped > 0 {
 		fmt.Fprintf(os.Stderr, "clipped %d pixel values to [-1, 1]\n", clipped)
 	}
-	path := a.save
-	if path == "" {
-		path = filepath.Join(a.dir, fmt.Sprintf("fid-samples-%d.npy", maxN))
-	}
 	if path != "-" {
 		if err := fid.WriteNpyImages(path, res.Images, res.N); err != nil {
 			return nil, "", err
@@ -135,6 +135,9 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 			}
 			fmt.Fprintf(os.Stderr, "requested classes -> %s\n", fid.LabelsPath(path))
 		}
+		if err := removePartial(path); err != nil {
+			return nil, "", err
+		}
 	}
 	weights := "" // raw weights of a recipe with EMA are named: the results tables assume the EMA ones
 	if !trained.EMA && trained.State.Recipe.Train.EMADecay > 0 {
@@ -142,4 +145,35 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	}
 	return res, fmt.Sprintf("model %s (%s), %s%s, %d samples in %.0fs", trained.Checkpoint, trained.State.Recipe.Name,
 		weights, desc, res.N, res.Seconds), nil
+}
+
+// sampleResumable draws the n samples of fidSample, keeping those done in path's partial files
+// after every batch (unless path is "-") and continuing from them when they belong to this run.
+func sampleResumable(ctx context.Context, s *sampler.Sampler, path string, n int, labels []int,
+	o sampler.Options, bs int, checkpoint string, ema bool) (*sampler.Result, error) {
+	if path == "-" {
+		return s.Sample(ctx, n, labels, o, os.Stderr)
+	}
+	o.BatchSize = bs // the chunks of the kept samples are those of this batch size
+	run := partialRun{Source: fmt.Sprintf("%s, EMA %t, %s, seed %d", checkpoint, ema, o, o.Seed),
+		N: n, Batch: bs, Labels: labelsDigest(labels)}
+	done, note, err := loadPartial(path, run)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, note)
+	}
+	res, err := s.SampleFrom(ctx, n, labels, o, os.Stderr, done, func(p sampler.Partial) error {
+		if len(p.Images) == n*sampler.Pixels {
+			return nil // complete: written as the samples themselves
+		}
+		return savePartial(path, run, p)
+	})
+	if err != nil && ctx.Err() != nil {
+		if images, _ := partialPaths(path); fileExists(images) {
+			fmt.Fprintf(os.Stderr, "interrupted: the samples done are kept in %s; the same command continues them\n", images)
+		}
+	}
+	return res, err
 }

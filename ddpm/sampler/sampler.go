@@ -37,7 +37,8 @@ type Result struct {
 	Images []float32 // N×28×28 row-major, the final x_0 (in [−1, 1] when ClipX0)
 	Labels []int     // the requested class of each image (nil if unconditional)
 	Frames []Frame   // recorded trajectory, in sampling order (decreasing t)
-	// Seconds is the wall time of the reverse chain (compilation included).
+	// Seconds is the wall time of the reverse chain (compilation included; for SampleFrom, with the
+	// interrupted call's).
 	Seconds float64
 }
 
@@ -116,6 +117,14 @@ func (s *Sampler) Classifier() *classifier.Classifier { return s.clf }
 
 // Sample draws n images. labels (nil, or n values in [0, NumClasses)) requests classes.
 func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, log io.Writer) (*Result, error) {
+	return s.SampleFrom(ctx, n, labels, o, log, nil, nil)
+}
+
+// SampleFrom is Sample continuing an interrupted call from done (nil: from the start), with save
+// (nil: none) called after every chunk of o.BatchSize images with the images drawn so far; see
+// Partial. The result is bit-identical to one uninterrupted Sample call with the same arguments.
+func (s *Sampler) SampleFrom(ctx context.Context, n int, labels []int, o Options, log io.Writer,
+	done *Partial, save func(Partial) error) (*Result, error) {
 	if n < 1 {
 		return nil, optionError("n", n, "number of samples %d: must be >= 1", n)
 	}
@@ -139,8 +148,16 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize(s.backend)
 	}
+	first, err := done.chunks(n, o)
+	if err != nil {
+		return nil, err
+	}
 	steps := VisitedSteps(s.model.Schedule.T, o)
 	res := &Result{N: n, Images: make([]float32, 0, n*Pixels), Labels: slices.Clone(labels)}
+	var before float64 // seconds spent by the interrupted call
+	if done != nil {
+		res.Images, before = append(res.Images, done.Images...), done.Seconds
+	}
 	frames := map[int]*Frame{}
 	for _, t := range o.Record {
 		frames[t] = &Frame{Step: t}
@@ -150,24 +167,30 @@ func (s *Sampler) Sample(ctx context.Context, n int, labels []int, o Options, lo
 	}
 	start := time.Now()
 	bar := progress.New(log, fmt.Sprintf("sample %s", o.Method), len(steps)*ceilDiv(n, o.BatchSize), "steps")
-	done := 0
-	for chunk := 0; chunk*o.BatchSize < n; chunk++ {
+	ticks := first * len(steps)
+	bar.Resume(ticks)
+	for chunk := first; chunk*o.BatchSize < n; chunk++ {
 		lo, hi := chunk*o.BatchSize, min(n, (chunk+1)*o.BatchSize)
 		var chunkLabels []int
 		if labels != nil {
 			chunkLabels = labels[lo:hi]
 		}
 		images, err := s.chain(ctx, hi-lo, chunk, chunkLabels, steps, o, frames, func() {
-			done++
-			bar.Update(done, "")
+			ticks++
+			bar.Update(ticks, "")
 		})
 		if err != nil {
 			return nil, err
 		}
 		res.Images = append(res.Images, images...)
+		if save != nil {
+			if err := save(Partial{Images: res.Images, Seconds: before + time.Since(start).Seconds()}); err != nil {
+				return nil, fmt.Errorf("sampling: saving the first %d samples: %w", hi, err)
+			}
+		}
 	}
 	bar.Finish("")
-	res.Seconds = time.Since(start).Seconds()
+	res.Seconds = before + time.Since(start).Seconds()
 	for _, t := range append(slices.Clone(steps), 0) {
 		if f, ok := frames[t]; ok && f.X != nil {
 			res.Frames = append(res.Frames, *f)
