@@ -141,8 +141,7 @@ func resolveRecipe(fs *flag.FlagSet) (recipe.Recipe, error) {
 			switch f.Value.String() {
 			case "true", "1":
 				if !r.Net.Conditional() {
-					r.Name += "-cond"
-					*r.Net.NumClassesField(), r.Train.PUncond = 10, 0.1
+					r = recipe.Conditional(r)
 				}
 			case "false", "0":
 				*r.Net.NumClassesField(), r.Train.PUncond = 0, 0
@@ -164,6 +163,9 @@ func resolveRecipe(fs *flag.FlagSet) (recipe.Recipe, error) {
 	})
 	if len(errs) > 0 {
 		return recipe.Recipe{}, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	if given["hidden"] { // the recipe.json of a run says the width it trained at
+		r = recipe.Relabel(r)
 	}
 	// A shorter chain (--T) caps the recipe's DDIM steps unless they were given too: --T 20 on a
 	// recipe that samples with 50 DDIM steps samples with 20 (every step).

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -27,6 +28,24 @@ func TestFlagsOverrideOnlyWhatIsGiven(t *testing.T) {
 	}
 	if r.Train.Epochs != 2 || r.Net.ScoreNet.Channels != [4]int{32, 32, 64, 64} || r.Net.NumClasses() != 10 || r.Train.BatchSize != 100 || r.Name != "scorenet-cond" {
 		t.Errorf("overrides not applied as expected: %+v", r)
+	}
+}
+
+// --hidden names the run after its width: the seed's recipe at D = 64 is the registered
+// assignment1-d64-cond recipe, field for field.
+func TestHiddenNamesTheWidth(t *testing.T) {
+	for _, args := range [][]string{
+		{"--recipe", "assignment1-cond", "--hidden", "64"},
+		{"--recipe", "assignment1", "--hidden", "64", "--conditional", "true"},
+	} {
+		r, err := parseRecipe(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := recipe.Get("assignment1-d64-cond")
+		if !reflect.DeepEqual(r, want) {
+			t.Errorf("%v: got recipe %s (%s), want %s (%s)", args, r.Name, r.Description, want.Name, want.Description)
+		}
 	}
 }
 

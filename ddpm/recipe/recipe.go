@@ -134,11 +134,6 @@ var (
 // DatasetClasses is the number of classes of MNIST and Fashion-MNIST.
 const DatasetClasses = 10
 
-// CPUHidden is the U-Net width D of the "assignment1-d<D>" recipes: the widest that trains its 20
-// epochs on a 2-core CPU in hours rather than days (the seed's D = 128 costs about 6.4 GFLOP per
-// training image, ~85× ScoreNet; D = 32 costs 1/16 of that).
-const CPUHidden = 16
-
 // assignment1 is seed 000's recipe with the assignment's U-Net at width d (the seed: 128).
 //
 // Values from the original (notebook and PDF): T = 300 with β linear 1e-4 → 0.02 (1-based t in
@@ -149,13 +144,10 @@ const CPUHidden = 16
 // Algorithm 2: DDPM over all T steps, σ_t² = β_t, no clipping of x̂_0. The conditional variant
 // drops labels with probability 0.1 (an all-zeros one-hot).
 func assignment1(d int) Recipe {
-	name, net := "assignment1", unet.Default()
-	if d != net.Hidden {
-		name = fmt.Sprintf("assignment1-d%d", d)
-	}
+	net := unet.Default()
 	net.Hidden = d
 	return Recipe{
-		Name: name,
+		Name: assignmentName(d, false),
 		Description: fmt.Sprintf("seed 000: the assignment's U-Net (D=%d), T=300 linear β 1e-4→0.02, batch 64, "+
 			"20 epochs, Adam 1e-3 decayed ×0.1 over the run, no EMA, DDPM sampler σ²=β without clipping, unconditional", d),
 		Schedule: linear300,
@@ -201,6 +193,19 @@ func quick() Recipe {
 	}
 }
 
+// Conditional returns the class-conditional variant of an unconditional recipe, "<name>-cond":
+// 10 classes, and labels dropped with probability 0.1 for classifier-free guidance.
+func Conditional(r Recipe) Recipe {
+	r.Name += "-cond"
+	r.Description = strings.Replace(r.Description, "unconditional", "class-conditional (label dropout 0.1 for classifier-free guidance)", 1)
+	if !strings.Contains(r.Description, "class-conditional") {
+		r.Description += ", class-conditional (label dropout 0.1)"
+	}
+	*r.Net.NumClassesField() = DatasetClasses
+	r.Train.PUncond = 0.1
+	return r
+}
+
 // Recipes returns the named recipes. Values marked "seed" come from the course notebooks; the
 // others are this project's documented choices.
 func Recipes() map[string]Recipe {
@@ -223,21 +228,11 @@ func Recipes() map[string]Recipe {
 			Seed: 3, EMADecay: 0.999, CheckpointEvery: 0, KeepCheckpoints: 3},
 		Sample: sample,
 	}
-	all := []Recipe{scorenet003, assignment1(unet.Default().Hidden), assignment1(CPUHidden)}
-	conditional := func(r Recipe) Recipe {
-		r.Name += "-cond"
-		r.Description = strings.Replace(r.Description, "unconditional", "class-conditional (label dropout 0.1 for classifier-free guidance)", 1)
-		if !strings.Contains(r.Description, "class-conditional") {
-			r.Description += ", class-conditional (label dropout 0.1)"
-		}
-		*r.Net.NumClassesField() = 10
-		r.Train.PUncond = 0.1
-		return r
-	}
+	all := []Recipe{scorenet003, assignment1(unet.Default().Hidden), assignment1(WideCPUHidden), assignment1(CPUHidden)}
 	all = append(all, quick())
 	for _, r := range slices.Clone(all) {
 		if !r.Net.Conditional() { // quick is conditional already
-			all = append(all, conditional(r))
+			all = append(all, Conditional(r))
 		}
 	}
 	m := make(map[string]Recipe, len(all))

@@ -1,7 +1,9 @@
 package recipe
 
 import (
+	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,7 +37,8 @@ func TestRecipesAreValid(t *testing.T) {
 	// Seed 000 (outline §5-§7): T=300, β 1e-4→0.02, batch 64, 20 epochs, Adam 1e-3 with
 	// ExponentialLR(0.1^(1/20)) per epoch, no EMA, label dropout 0.1, the U-Net at D=128, DDPM
 	// sampling with σ²=β and no clipping.
-	for _, name := range []string{"assignment1", "assignment1-cond", "assignment1-d16", "assignment1-d16-cond"} {
+	for _, name := range []string{"assignment1", "assignment1-cond", "assignment1-d16", "assignment1-d16-cond",
+		"assignment1-d64", "assignment1-d64-cond"} {
 		a, err := Get(name)
 		if err != nil {
 			t.Fatal(err)
@@ -43,6 +46,12 @@ func TestRecipesAreValid(t *testing.T) {
 		wantD, wantClasses, wantPUncond := 128, 0, 0.0
 		if strings.Contains(name, "-d16") {
 			wantD = 16
+		}
+		if strings.Contains(name, "-d64") {
+			wantD = 64
+		}
+		if want := fmt.Sprintf("(D=%d)", wantD); !strings.Contains(a.Description, want) {
+			t.Errorf("%s: description %q does not say %s", name, a.Description, want)
 		}
 		if strings.HasSuffix(name, "-cond") {
 			wantClasses, wantPUncond = 10, 0.1
@@ -106,5 +115,39 @@ func TestValidateScheduleAndGuidance(t *testing.T) {
 	}
 	if w, ok, err := (Sample{Guidance: "cfg:3"}).CFGWeight(); w != 3 || !ok || err != nil {
 		t.Errorf("CFGWeight(cfg:3) = %v, %v, %v", w, ok, err)
+	}
+}
+
+// Relabel gives a recipe whose width was changed the name and description of the recipe at that
+// width: the seed's recipe at D = 64 is "assignment1-d64-cond", field for field.
+func TestRelabel(t *testing.T) {
+	for _, c := range []struct {
+		base string
+		d    int
+		want string
+	}{
+		{"assignment1-cond", WideCPUHidden, "assignment1-d64-cond"},
+		{"assignment1", CPUHidden, "assignment1-d16"},
+		{"assignment1-d16-cond", 128, "assignment1-cond"},
+		{"assignment1-d64", 64, "assignment1-d64"},
+	} {
+		r, err := Get(c.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Net.UNet.Hidden = c.d
+		want, err := Get(c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Relabel(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("Relabel(%s at D=%d) = %s %q, want the %s recipe %q", c.base, c.d, got.Name, got.Description, want.Name, want.Description)
+		}
+	}
+	for _, name := range []string{"scorenet", "quick"} {
+		r, _ := Get(name)
+		if got := Relabel(r); !reflect.DeepEqual(got, r) {
+			t.Errorf("Relabel changed the %s recipe: %s", name, got.Name)
+		}
 	}
 }
