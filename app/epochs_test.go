@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
@@ -62,5 +63,34 @@ func TestExportEpochs(t *testing.T) {
 	}
 	if got, err := EpochSnapshots(other); err != nil || got != nil {
 		t.Errorf("snapshots of a model without epochs: %v, %v", got, err)
+	}
+}
+
+// A run of the seed's recipe narrowed with --hidden before runs were named after their width
+// (recipe.json: "assignment1-cond", "(D=128)") ships under the name of its width.
+func TestExportNamesTheWidth(t *testing.T) {
+	r, _ := recipe.Get("assignment1-cond")
+	r.Net.UNet.Hidden = 4
+	r.Train.BatchSize, r.Train.Epochs = 32, 1
+	run := t.TempDir()
+	if _, err := training.Run(context.Background(), training.Options{Recipe: r, Dir: run, Backend: testutil.GoBackend(t),
+		Data: testutil.MNISTTrain(t, 32), Log: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "model")
+	if _, err := Export(run, out, true); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadTrained(out, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(filepath.Join(out, "recipe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.State.Recipe
+	if got.Name != "assignment1-d4-cond" || !strings.Contains(got.Description, "(D=4)") || !strings.Contains(string(saved), `"assignment1-d4-cond"`) {
+		t.Errorf("exported as %q (%q), recipe.json %s", got.Name, got.Description, saved)
 	}
 }

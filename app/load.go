@@ -14,6 +14,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/internal/atomicfile"
@@ -75,6 +76,8 @@ func Export(runDir, outDir string, preferEMA bool) (string, error) {
 		return "", fmt.Errorf("%s is already an exported model", runDir)
 	}
 	t.State.Exported = map[bool]string{true: "ema", false: "raw"}[t.EMA]
+	// A run trained with --hidden before runs were named after their width ships under its name.
+	t.State.Recipe = recipe.Relabel(t.State.Recipe)
 	if found, _ := ckpt.Latest(filepath.Join(outDir, training.CheckpointsDir)); found != nil {
 		return "", fmt.Errorf("%s already holds a model (step %d): choose an empty directory", outDir, found.Step)
 	}
