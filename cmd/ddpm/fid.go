@@ -53,6 +53,7 @@ func runFID(ctx context.Context, args []string) error {
 	featB := fs.String("features-b", "", "M×D features (.npy, float32 or float64)")
 	floorOnly := fs.Bool("floor", false, "print only the real-data floors at each N of --n")
 	estimate := fs.Bool("estimate", false, "with --model: print the estimated sampling time and exit")
+	clfDir := fs.String("classifier", "", "with --model: noisy classifier for --guidance classifier:S (a `ddpm train-classifier` run directory); samples cycle over its 10 classes unless --class says")
 	save := fs.String("save", "", "with --model: where to write the samples (default <model>/fid-samples-<N>.npy; \"-\" skips)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	weights := fs.String("weights", "", "directory of other mnist-cnn-v1 weights (ddpm fid-train --out DIR); default: the shipped ones")
@@ -86,7 +87,7 @@ func runFID(ctx context.Context, args []string) error {
 		return errors.New("give --labels or --class, not both")
 	}
 	if *modelDir == "" {
-		for _, name := range []string{"sampler", "steps", "eta", "variance", "clip", "seed", "guidance", "ema", "batch", "estimate", "save"} {
+		for _, name := range []string{"sampler", "steps", "eta", "variance", "clip", "seed", "guidance", "ema", "batch", "estimate", "save", "classifier"} {
 			if set[name] {
 				return fmt.Errorf("--%s applies to --model only", name)
 			}
@@ -159,7 +160,7 @@ func runFID(ctx context.Context, args []string) error {
 	var res *sampler.Result
 	if *modelDir != "" {
 		res, source, err = fidSample(ctx, b, fidSampleArgs{dir: *modelDir, ns: ns, class: *class, flags: sf,
-			estimateOnly: *estimate, save: *save, data: *data})
+			estimateOnly: *estimate, save: *save, data: *data, classifier: *clfDir})
 		if err != nil || res == nil {
 			return err
 		}

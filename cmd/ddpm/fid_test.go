@@ -67,6 +67,7 @@ func TestFIDCommand(t *testing.T) {
 		{"unreadable features", []string{"fid", "--features-a", garbage, "--features-b", b}, []string{"garbage.npy"}},
 		{"bad --n", []string{"fid", "--floor", "--n", "1000,x"}, []string{"--n", "\"x\""}},
 		{"sampler flag without model", []string{"fid", "--samples", one, "--steps", "5"}, []string{"--steps applies to --model"}},
+		{"classifier without model", []string{"fid", "--samples", one, "--classifier", dir}, []string{"--classifier applies to --model"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out := fidCLI(t, bin, c.args...)
@@ -190,6 +191,30 @@ func TestFIDCommand(t *testing.T) {
 			t.Errorf("a finished run left its partial samples (%s, %s)", images, meta)
 		}
 		testResumedSamples(t, run)
+
+		// Classifier guidance: refused without a classifier; with one, the samples cycle over its
+		// classes (the accuracy column) and the source names it.
+		if code, out := fidCLI(t, bin, "fid", "--model", run, "--n", "20", "--sampler", "ddim", "--steps", "2",
+			"--guidance", "classifier:1", "--save", "-"); code == 0 || !strings.Contains(out, "--classifier DIR") {
+			t.Errorf("classifier guidance without --classifier: exit %d\n%s", code, out)
+		}
+		clf := filepath.Join(dir, "tiny-clf")
+		if code, out := fidCLI(t, bin, "train-classifier", "--model", run, "--out", clf, "--train-examples", "64",
+			"--batch", "32", "--epochs", "1", "--channels", "8,8,8"); code != 0 {
+			t.Fatalf("train-classifier: exit %d\n%s", code, out)
+		}
+		clfJSON := filepath.Join(dir, "tiny-clf.json")
+		uncond := filepath.Join(dir, "tiny-uncond") // an unconditional model: the classes come from the classifier
+		if code, out := fidCLI(t, bin, "train", "--recipe", "quick", "--conditional", "false", "--out", uncond, "--backend", "go",
+			"--channels", "32,32,32,32", "--embed-dim", "32", "--train-examples", "64", "--batch", "32", "--epochs", "1"); code != 0 {
+			t.Fatalf("train: exit %d\n%s", code, out)
+		}
+		cgCode, cgOut := fidCLI(t, bin, "fid", "--model", uncond, "--n", "20", "--sampler", "ddim", "--steps", "2",
+			"--guidance", "classifier:1", "--classifier", clf, "--save", "-", "--cache", filepath.Join(dir, "cache"), "--json", clfJSON)
+		js, _ := os.ReadFile(clfJSON)
+		if cgCode != 0 || !strings.Contains(cgOut, "class accuracy") || !strings.Contains(string(js), "classifier guidance s=1 (noisy classifier "+clf+")") {
+			t.Errorf("classifier guidance: exit %d\n%s\n%s", cgCode, cgOut, js)
+		}
 		// The saved samples measure the same as the model run at N=30.
 		code, out2 := fidCLI(t, bin, "fid", "--samples", save, "--cache", filepath.Join(dir, "cache"))
 		row := regexp.MustCompile(`\| 30 \| [^|]+ \|`)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ddpm-go/ddpm/app"
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/fid"
 	"github.com/gomlx/compute"
@@ -18,6 +19,7 @@ import (
 
 type fidSampleArgs struct {
 	dir, class, save string
+	classifier       string // noisy classifier for --guidance classifier:S
 	data             string // MNIST directory, for --prior data
 	ns               []int
 	flags            *samplerFlags
@@ -54,14 +56,23 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if labels == nil && trained.Model.Conditional() {
 		labels = sampler.BalancedLabels(trained.Model, maxN) // every class equally often, in every prefix
 	}
+	if labels == nil && o.Guidance.Kind == "classifier" { // the classifier's classes, balanced as above
+		labels = sampler.CycleClasses(maxN, classifier.NumClasses)
+	}
 	if err := a.flags.setPrior(ctx, &o, trained, tuned, a.data, labels != nil); err != nil {
 		return nil, "", err
 	}
-	if err := o.Validate(trained.Model, len(labels)); err != nil {
+	s := sampler.New(b, trained.Store, trained.Model)
+	if err := attachClassifier(s, a.classifier, o.Guidance); err != nil {
 		return nil, "", err
 	}
-	s := sampler.New(b, trained.Store, trained.Model)
+	if err := o.Validate(trained.Model, len(labels), s.Classifier()); err != nil {
+		return nil, "", err
+	}
 	desc := fmt.Sprintf("%s, seed %d", o, o.Seed)
+	if o.Guidance.Kind == "classifier" {
+		desc = fmt.Sprintf("%s (noisy classifier %s), seed %d", o, a.classifier, o.Seed)
+	}
 	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, trained.State.Recipe.Name,
 		map[bool]string{true: "EMA", false: "raw"}[trained.EMA], desc)
 

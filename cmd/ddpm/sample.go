@@ -66,18 +66,8 @@ func runSample(ctx context.Context, args []string) error {
 		o.Record = sampler.TrajectorySteps(trained.Model.Schedule.T, o, 10)
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
-	if *clfDir != "" {
-		clf, err := classifier.Load(*clfDir)
-		if err != nil {
-			return err
-		}
-		if err := s.WithClassifier(clf.Classifier, clf.Store); err != nil {
-			return fmt.Errorf("--classifier %s: %w", *clfDir, err)
-		}
-		fmt.Fprintf(os.Stderr, "noisy classifier %s (%s)\n", clf.Checkpoint, clf.State.Spec.Schedule)
-		if o.Guidance.Kind != "classifier" {
-			fmt.Fprintf(os.Stderr, "warning: --classifier is used only with --guidance classifier:S (got %s)\n", o.Guidance)
-		}
+	if err := attachClassifier(s, *clfDir, o.Guidance); err != nil {
+		return err
 	}
 	if *out == "" {
 		*out = filepath.Join(*modelDir, "sample.png")
@@ -157,4 +147,24 @@ func parseClasses(s string, n int) ([]int, error) {
 		labels[i] = classes[i%len(classes)]
 	}
 	return labels, nil
+}
+
+// attachClassifier loads the noisy classifier of `--classifier dir` ("" none) into s, for
+// --guidance classifier:S.
+func attachClassifier(s *sampler.Sampler, dir string, g sampler.Guidance) error {
+	if dir == "" {
+		return nil
+	}
+	clf, err := classifier.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := s.WithClassifier(clf.Classifier, clf.Store); err != nil {
+		return fmt.Errorf("--classifier %s: %w", dir, err)
+	}
+	fmt.Fprintf(os.Stderr, "noisy classifier %s (%s)\n", clf.Checkpoint, clf.State.Spec.Schedule)
+	if g.Kind != "classifier" {
+		fmt.Fprintf(os.Stderr, "warning: --classifier is used only with --guidance classifier:S (got %s)\n", g)
+	}
+	return nil
 }
