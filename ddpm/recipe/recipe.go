@@ -144,10 +144,13 @@ const DatasetClasses = 10
 // Algorithm 2: DDPM over all T steps, σ_t² = β_t, no clipping of x̂_0. The conditional variant
 // drops labels with probability 0.1 (an all-zeros one-hot).
 func assignment1(d int) Recipe {
-	net := unet.Default()
+	name, net := "assignment1", unet.Default()
+	if d != net.Hidden {
+		name = fmt.Sprintf("assignment1-d%d", d)
+	}
 	net.Hidden = d
 	return Recipe{
-		Name: assignmentName(d, false),
+		Name: name,
 		Description: fmt.Sprintf("seed 000: the assignment's U-Net (D=%d), T=300 linear β 1e-4→0.02, batch 64, "+
 			"20 epochs, Adam 1e-3 decayed ×0.1 over the run, no EMA, DDPM sampler σ²=β without clipping, unconditional", d),
 		Schedule: linear300,
