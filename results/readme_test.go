@@ -96,7 +96,8 @@ func checkCell(header, cell string, r row) error {
 		if r.Confident == nil {
 			return fmt.Errorf("the file has no confident share")
 		}
-		want, cell = fmt.Sprintf("%.1f%%", 100**r.Confident), strings.Fields(cell)[0]
+		cell, _, _ = strings.Cut(cell, " ")
+		want = fmt.Sprintf("%.1f%%", 100**r.Confident)
 	case strings.HasPrefix(h, "class acc"):
 		want = "–"
 		if r.ClassAccuracy != nil {
