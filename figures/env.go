@@ -176,7 +176,7 @@ func (e *Env) train(ctx context.Context, name string, substitute bool) (*Model, 
 		if err != nil {
 			return nil, err
 		}
-		candidates = append(candidates, substitutes(full)...)
+		candidates = append(candidates, e.substitutes(full)...)
 	}
 	m := &Model{Name: name, Recipe: r}
 	shipped, stale := e.chooseShipped(candidates)

@@ -30,13 +30,25 @@ func (e *Env) ShippedRun(recipeName string) string {
 }
 
 // substitutes lists the recipes whose shipped models may stand for a model whose full-mode
-// recipe is full: full itself and, for the assignment's U-Net, full at width recipe.CPUHidden.
-func substitutes(full recipe.Recipe) []recipe.Recipe {
+// recipe is full: full itself and, for the assignment's U-Net (seed 000's D = 128, which does not
+// train on 2 cores), the same recipe at a width that trains here: recipe.WideCPUHidden when both the
+// unconditional and the conditional model are shipped at that width (the notebooks then compare
+// like with like), then recipe.CPUHidden.
+func (e *Env) substitutes(full recipe.Recipe) []recipe.Recipe {
 	out := []recipe.Recipe{full}
-	if full.Net.Arch == network.UNet && full.Net.UNet.Hidden != recipe.CPUHidden {
-		name := strings.Replace(full.Name, "assignment1", fmt.Sprintf("assignment1-d%d", recipe.CPUHidden), 1)
-		if cpu, err := recipe.Get(name); err == nil {
-			out = append(out, cpu)
+	if full.Net.Arch != network.UNet {
+		return out
+	}
+	for _, d := range []int{recipe.WideCPUHidden, recipe.CPUHidden} {
+		if d == full.Net.UNet.Hidden {
+			continue
+		}
+		uncond := fmt.Sprintf("assignment1-d%d", d)
+		if d != recipe.CPUHidden && (e.ShippedRun(uncond) == "" || e.ShippedRun(uncond+"-cond") == "") {
+			continue
+		}
+		if r, err := recipe.Get(strings.Replace(full.Name, "assignment1", uncond, 1)); err == nil {
+			out = append(out, r)
 		}
 	}
 	return out

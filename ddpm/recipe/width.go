@@ -10,11 +10,14 @@ import (
 // image (~85× ScoreNet) and a batch-64 training step takes ~2 s on 2 cores: 20 epochs would take
 // ten hours and more. Narrower copies of the recipe, named "assignment1-d<D>[-cond]", train here.
 const (
-	// CPUHidden is the width of the models the notebooks and figures use: it trains its 20 epochs
-	// on a 2-core CPU in about 3 hours (D = 32 costs 1/16 of the seed's FLOPs; D = 16 1/64).
+	// CPUHidden is the width of the models the notebooks and figures use until both WideCPUHidden
+	// models are shipped: it trains its 20 epochs on a 2-core CPU in about 3 hours (D = 32 costs
+	// 1/16 of the seed's FLOPs; D = 16 1/64).
 	CPUHidden = 16
-	// WideCPUHidden is the widest that trains here in a few sessions (~0.7 s per batch-64 step,
-	// ~3.7 h for 20 epochs): the width of the models measured against the quality targets of issue 12.
+	// WideCPUHidden is the widest that trains here in a few sessions (a batch-64 step takes 0.7 to
+	// 1.5 s on the 2-core machines, which differ between sessions: 3.7 to 7.5 h for 20 epochs): the
+	// width of the models measured against the quality targets of issue 12. The notebooks and
+	// figures use it once both its models (assignment1-d64 and -cond) are shipped.
 	WideCPUHidden = 64
 )
 
