@@ -162,10 +162,16 @@ func Main(ctx context.Context, o MainOptions) (*Report, error) {
 }
 
 // SampleOptions converts a recipe's sampling settings; the error is a guidance setting that is
-// not "none" or "cfg:W" (recipe.Sample.Validate reports the same).
+// not "none" or "cfg:W", or a corrector range that is not "LO:HI" (recipe.Sample.Validate reports
+// the same).
 func SampleOptions(s recipe.Sample) (sampler.Options, error) {
 	o := sampler.Options{Method: s.Sampler, Steps: s.Steps, Eta: s.Eta, Variance: diffusion.ReverseVariance(s.Variance),
 		ClipX0: s.ClipX0, Seed: s.Seed, Corrector: s.Corrector, SNR: s.SNR}
+	at, err := diffusion.ParseStepRange(s.CorrectorAt)
+	if err != nil {
+		return o, fmt.Errorf("sample: %w", err)
+	}
+	o.CorrectorAt = at
 	w, cfg, err := s.CFGWeight()
 	if cfg {
 		o.Guidance = sampler.Guidance{Kind: "cfg", Scale: w}

@@ -16,7 +16,7 @@ import (
 // samplerFlagOf maps sampler.OptionError fields to the flags that set them.
 var samplerFlagOf = map[string]string{
 	"Method": "--sampler", "Steps": "--steps", "Eta": "--eta", "Variance": "--variance",
-	"BatchSize": "--batch", "Guidance": "--guidance", "Corrector": "--corrector", "SNR": "--snr", "labels": "--class", "n": "--n",
+	"BatchSize": "--batch", "Guidance": "--guidance", "Corrector": "--corrector", "SNR": "--snr", "CorrectorAt": "--corrector-at", "labels": "--class", "n": "--n",
 	"classifier": "--classifier DIR (train one with `ddpm train-classifier --model RUN_DIR --out DIR`)",
 }
 

@@ -97,14 +97,20 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if err != nil {
 		return nil, "", fmt.Errorf("timing the sampler: %w", err)
 	}
-	perStep := timed.Seconds / 3
-	netSteps := trained.Model.Schedule.T
-	if o.Method == "ddim" {
-		netSteps = o.Steps
+	perStep := timed.Seconds / 3 // the timed steps include the corrector's network calls
+	visited := sampler.VisitedSteps(trained.Model.Schedule.T, o)
+	netSteps, corrected := len(visited), 0
+	for _, t := range visited {
+		if o.CorrectorAt.Contains(t) {
+			corrected++
+		}
 	}
-	calls := "" // the timed steps include the corrector's network calls
+	calls := ""
 	if o.Corrector > 0 {
-		calls = fmt.Sprintf(", each %d network calls", 1+o.Corrector)
+		calls = fmt.Sprintf(", %d of them with %d network calls", corrected, 1+o.Corrector)
+		// Steps outside the corrector's range cost one call of the 1+Corrector timed.
+		perCall := perStep / float64(1+o.Corrector)
+		perStep = perCall * float64(netSteps+o.Corrector*corrected) / float64(netSteps)
 	}
 	for _, n := range a.ns {
 		est := time.Duration(float64(netSteps) * float64((n+bs-1)/bs) * perStep * float64(time.Second))

@@ -30,6 +30,7 @@ type samplerFlags struct {
 	batch     *int
 	corrector *int
 	snr       *float64
+	at        *string
 	prior     *string
 	tuned     *bool
 }
@@ -50,6 +51,8 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
 			"sampling, Song et al. 2021; each costs one more network call; 0: none; default: the recipe's, none unless it sets one)"),
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
+		at: fs.String("corrector-at", "", "LO:HI: take the corrector steps only at the steps t in [LO, HI] (inclusive; "+
+			"elsewhere the sampler step alone), or all (default: the recipe's, every step)"),
 		prior: fs.String("prior", "", "distribution of x_T: standard (N(0, I), as DDPM) or data (the Gaussian with the mean and "+
 			"covariance of q(x_T), per class for requested classes, fitted from the training images: for schedules whose ᾱ_T is not ≈ 0, "+
 			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal) (default: standard, or the tuned sampler's with --tuned)"),
@@ -101,6 +104,11 @@ func (f *samplerFlags) options(s recipe.Sample, seedOffset int64) (sampler.Optio
 	o.BatchSize = *f.batch
 	if set["corrector"] {
 		o.Corrector = *f.corrector
+	}
+	if set["corrector-at"] {
+		if o.CorrectorAt, err = diffusion.ParseStepRange(*f.at); err != nil {
+			return o, fmt.Errorf("--corrector-at: %w", err)
+		}
 	}
 	if set["snr"] || o.SNR == 0 { // the flag's default r for a corrector the recipe does not set
 		o.SNR = *f.snr

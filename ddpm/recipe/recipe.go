@@ -96,6 +96,9 @@ type Sample struct {
 	// SNR is the corrector's signal-to-noise ratio r in (0, 1] (Song et al.: 0.16); used only when
 	// Corrector > 0.
 	SNR float64 `json:"snr,omitempty"`
+	// CorrectorAt limits the corrector to the steps t in "LO:HI" (inclusive; "" or "all": every
+	// step; diffusion.ParseStepRange).
+	CorrectorAt string `json:"corrector_at,omitempty"`
 }
 
 // CFGWeight returns the classifier-free guidance weight W of Guidance "cfg:W" (ok = false for no
@@ -337,7 +340,14 @@ func (s Sample) Validate(T int) error {
 	if err := diffusion.CheckCorrector(s.Corrector, s.SNR); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	_, _, err := s.CFGWeight()
+	at, err := diffusion.ParseStepRange(s.CorrectorAt)
+	if err == nil {
+		err = diffusion.CheckCorrectorRange(s.Corrector, at, T)
+	}
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	_, _, err = s.CFGWeight()
 	return err
 }
 

@@ -99,6 +99,10 @@ func TestValidateScheduleAndGuidance(t *testing.T) {
 		{"corrector without r", uncond, func(r *Recipe) { r.Sample.Corrector = 2 }, "signal-to-noise ratio 0"},
 		{"negative corrector", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = -1, 0.16 }, "corrector steps -1"},
 		{"too many corrector steps", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = 21, 0.16 }, "corrector steps 21"},
+		{"corrector range", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR, r.Sample.CorrectorAt = 2, 0.16, "1:50" }, ""},
+		{"corrector range past T", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR, r.Sample.CorrectorAt = 2, 0.16, "1:5000" }, "step range 1:5000"},
+		{"corrector range, no corrector", uncond, func(r *Recipe) { r.Sample.CorrectorAt = "1:50" }, "without corrector steps"},
+		{"corrector range, bad form", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR, r.Sample.CorrectorAt = 2, 0.16, "50" }, "want LO:HI"},
 		{"r above 1", uncond, func(r *Recipe) { r.Sample.Corrector, r.Sample.SNR = 1, 1.5 }, "signal-to-noise ratio 1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,6 +88,10 @@ type Options struct {
 	// SNR is the corrector's signal-to-noise ratio r in (0, 1] (Song et al.: 0.16); used only
 	// when Corrector > 0.
 	SNR float64
+	// CorrectorAt limits the corrector to the visited steps t in this range (the zero value: every
+	// step); elsewhere the step is the predictor alone. It spends the corrector's network calls
+	// where they help most.
+	CorrectorAt diffusion.StepRange
 	// Prior, when set, is the distribution x_T is drawn from (diffusion.FitPrior: a Gaussian fit
 	// of q(x_T), per class for requested labels); nil is DDPM's N(0, I).
 	Prior *diffusion.Prior
@@ -138,6 +142,9 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 			field, value = "SNR", o.SNR
 		}
 		return optionError(field, value, "%v", err)
+	}
+	if err := diffusion.CheckCorrectorRange(o.Corrector, o.CorrectorAt, T); err != nil {
+		return optionError("CorrectorAt", o.CorrectorAt.String(), "%v", err)
 	}
 	if o.Prior != nil {
 		if err := o.Prior.Check(m.Schedule, Pixels); err != nil {
@@ -195,6 +202,9 @@ func (o Options) String() string {
 	}
 	if o.Corrector > 0 {
 		s += fmt.Sprintf(", Langevin corrector %d× r=%g", o.Corrector, o.SNR)
+		if !o.CorrectorAt.All() {
+			s += fmt.Sprintf(" at t ∈ [%d, %d]", o.CorrectorAt.Lo, o.CorrectorAt.Hi)
+		}
 	}
 	if o.Prior != nil {
 		s += ", " + o.Prior.String()

@@ -227,6 +227,14 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 	if err != nil {
 		return nil, err
 	}
+	plainExec := stepExec // the step outside the corrector's range (Options.CorrectorAt)
+	if o.Corrector > 0 && !o.CorrectorAt.All() {
+		plain := o
+		plain.Corrector = 0
+		if plainExec, err = s.exec("step", b, plain, s.stepGraph(b, plain)); err != nil {
+			return nil, err
+		}
+	}
 	for i, t := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -239,7 +247,11 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 		if labelsT != nil {
 			args = append(args, labelsT)
 		}
-		outs, err := stepExec.Call(args...)
+		exec := stepExec
+		if !o.CorrectorAt.Contains(t) {
+			exec = plainExec
+		}
+		outs, err := exec.Call(args...)
 		if err != nil {
 			return nil, fmt.Errorf("sampling step t=%d: %w", t, err)
 		}
