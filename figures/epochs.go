@@ -44,10 +44,11 @@ type EpochGrid struct {
 }
 
 // EpochGrids draws n samples (labels: nil, or n classes) with options o from the model as it was
-// at the end of each of epochs, from the checkpoints its run directory kept. The grids are those
+// at the end of each of epochs, from the weights its directory kept. The grids are those
 // found, in order; missing says, for every other epoch, why there is none (not trained that far,
-// or its checkpoint was not kept or not shipped). A shipped directory that keeps an epoch's
-// checkpoint (models/<name>/checkpoints/step-<epoch × steps per epoch>) gets its grid.
+// or its weights were not kept or not shipped). An epoch gets its grid when the directory keeps its
+// weights (Model.EpochCheckpoint): a shipped model's epochs/epoch-NN (ddpm export --epochs) or a
+// run's checkpoints/step-<epoch × steps per epoch> (ddpm train --keep).
 func (e *Env) EpochGrids(ctx context.Context, m *Model, epochs []int, n int, labels []int, o sampler.Options) (
 	grids []EpochGrid, missing []string, err error) {
 	for _, epoch := range epochs {
