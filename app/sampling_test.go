@@ -81,8 +81,21 @@ func TestLoadSamplerDefaults(t *testing.T) {
 	}
 }
 
-// priorPart is the x_T prior's part of a sampler description (sampler.Options.String).
-var priorPart = regexp.MustCompile(`, x_T ~ Gaussian fit of q\(x_T[^)]*\) \(ᾱ_T = [0-9.e+-]+\)`)
+// priorPart is the x_T prior's part of a sampler description (sampler.Options.String): the
+// Gaussian fit ("data") or the class mixture of the per-class fits ("mixture").
+var priorPart = regexp.MustCompile(`, x_T ~ (Gaussian fit|class mixture of Gaussian fits) of q\(x_T[^)]*\) \(ᾱ_T = [0-9.e+-]+\)`)
+
+// priorName is the --prior name of the prior a sampler description names ("" for none).
+func priorName(source string) string {
+	switch m := priorPart.FindStringSubmatch(source); {
+	case m == nil:
+		return ""
+	case m[1] == "Gaussian fit":
+		return "data"
+	default:
+		return "mixture"
+	}
+}
 
 // TestShippedSamplerDefaults: every models/*/sampler.json loads, and the evaluation it names was
 // made with exactly its settings on that model: the results file's source names the model and
@@ -118,13 +131,12 @@ func TestShippedSamplerDefaults(t *testing.T) {
 			if err := json.Unmarshal(data, &res); err != nil {
 				t.Fatalf("%s: %v", d.Measured, err)
 			}
-			hasPrior := priorPart.MatchString(res.Source)
 			src := priorPart.ReplaceAllString(res.Source, "")
 			want := "models/" + filepath.Base(dir) + "/checkpoints/"
 			if !strings.HasPrefix(src, "model "+want) || !strings.Contains(src, "), "+o.String()+", seed ") {
 				t.Errorf("%s: %s was made with %q; the defaults sample %s with %q", f, d.Measured, res.Source, want, o)
 			}
-			if hasPrior != (d.Prior == "data") {
+			if got := priorName(res.Source); got != d.Prior && (got != "" || d.Prior != "standard") {
 				t.Errorf("%s: prior %q, but %s says %q", f, d.Prior, d.Measured, res.Source)
 			}
 		})

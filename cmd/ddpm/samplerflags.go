@@ -53,9 +53,11 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
 		at: fs.String("corrector-at", "", "LO:HI: take the corrector steps only at the steps t in [LO, HI] (inclusive; "+
 			"elsewhere the sampler step alone), or all (default: the recipe's, every step)"),
-		prior: fs.String("prior", "", "distribution of x_T: standard (N(0, I), as DDPM) or data (the Gaussian with the mean and "+
+		prior: fs.String("prior", "", "distribution of x_T: standard (N(0, I), as DDPM), data (the Gaussian with the mean and "+
 			"covariance of q(x_T), per class for requested classes, fitted from the training images: for schedules whose ᾱ_T is not ≈ 0, "+
-			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal) (default: standard, or the tuned sampler's with --tuned)"),
+			"such as seed 000's T=300, where N(0, I) starts the chain from the wrong marginal) or mixture (as data, but an image without "+
+			"a class starts from the per-class fit of a class drawn with its share of the training set: q(x_T) is a mixture over the digits, "+
+			"and one Gaussian's draws blend them) (default: standard, or the tuned sampler's with --tuned)"),
 		tuned: fs.Bool("tuned", false, "start from the model's tuned sampler (MODEL/"+app.SamplerFile+", shipped beside some models/: "+
 			"the settings measured best for it, and the evaluation that chose them) instead of its recipe's; other flags still override"),
 	}

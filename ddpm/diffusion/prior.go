@@ -1,8 +1,10 @@
 package diffusion
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"gonum.org/v1/gonum/mat"
@@ -21,13 +23,25 @@ import (
 // N(0, I) shows the network mid-grey "ink everywhere" at t = T: digits with much ink (0, 8) come
 // out too often and 1s too rarely. Starting from this prior removes that mismatch without
 // retraining; it uses two moments of the training set (no training image enters a sample).
+//
+// One Gaussian is a poor fit of q(x_T) itself when x_T keeps that much of its image: q(x_T) is the
+// mixture Σ_y π_y q(x_T ∣ y) over the classes (π_y: their shares), and the one Gaussian's draws
+// hold blends of digits that no training x_T holds. With Mixture set, an image without a label
+// (an unconditional model's) starts from that mixture of the per-class fits instead: its class is
+// drawn with probability π_y (DrawClasses), then x_T from the fit of q(x_T ∣ y); the network is not
+// told the class. Like the per-class fits, the mixture uses the labels of the training set only
+// through per-class moments and shares.
 type Prior struct {
 	// AlphaBarT is the ᾱ_T the prior was fitted for (a sampler checks it against its schedule).
 	AlphaBarT float64
 	// Dim is the number of pixels per image.
-	Dim     int
+	Dim int
+	// Mixture draws x_T of images without a label from the class mixture of the per-class fits
+	// (a prior fitted with labels only; Check refuses it otherwise).
+	Mixture bool
 	all     gaussian
 	classes []gaussian // per class, when fitted with labels
+	shares  []float64  // π_y, the share of each class among the training images
 }
 
 // gaussian is N(mean, L Lᵀ).
@@ -80,6 +94,7 @@ func FitPrior(s *schedule.Schedule, images []float32, dim int, labels []int, num
 			p.all = g
 		} else {
 			p.classes = append(p.classes, g)
+			p.shares = append(p.shares, float64(len(idx))/float64(n))
 		}
 	}
 	return p, nil
@@ -115,6 +130,27 @@ func fitGaussian(images []float32, dim int, idx []int, ab float64) (gaussian, er
 
 // Classes is the number of per-class priors (0: fitted without labels).
 func (p *Prior) Classes() int { return len(p.classes) }
+
+// Shares returns π_y, the share of each class among the images the prior was fitted to (nil:
+// fitted without labels).
+func (p *Prior) Shares() []float64 { return append([]float64(nil), p.shares...) }
+
+// DrawClasses draws b classes from r, each with probability π_y: the mixture components of b
+// draws of the mixture prior (Mixture). It needs a prior fitted with labels.
+func (p *Prior) DrawClasses(r *rand.Rand, b int) ([]int, error) {
+	if len(p.classes) == 0 {
+		return nil, errors.New("prior: fitted without labels, it has no classes to draw")
+	}
+	out := make([]int, b)
+	for i := range out {
+		u, k := r.Float64(), 0
+		for ; k < len(p.shares)-1 && u >= p.shares[k]; k++ {
+			u -= p.shares[k]
+		}
+		out[i] = k
+	}
+	return out, nil
+}
 
 // Apply turns standard normal noise ε (b images of Dim values, row-major, changed in place) into
 // draws x_T = m + L ε of the prior: of q(x_T ∣ y) for image i when labels[i] is a fitted class,
@@ -153,6 +189,9 @@ func (p *Prior) Check(s *schedule.Schedule, dim int) error {
 	if p.Dim != dim {
 		return fmt.Errorf("prior of %d pixels for %d-pixel images", p.Dim, dim)
 	}
+	if p.Mixture && len(p.classes) == 0 {
+		return errors.New("a mixture prior needs per-class fits (FitPrior with labels)")
+	}
 	if ab := s.AlphaBar[s.T]; math.Abs(ab-p.AlphaBarT) > 1e-12*math.Max(1, ab) {
 		return fmt.Errorf("prior fitted for ᾱ_T = %g, but the schedule (%s) has ᾱ_T = %g", p.AlphaBarT, s.Config, ab)
 	}
@@ -161,6 +200,9 @@ func (p *Prior) Check(s *schedule.Schedule, dim int) error {
 
 // String describes the prior for sampler descriptions.
 func (p *Prior) String() string {
+	if p.Mixture {
+		return fmt.Sprintf("x_T ~ class mixture of Gaussian fits of q(x_T ∣ y) (ᾱ_T = %.3g)", p.AlphaBarT)
+	}
 	if len(p.classes) > 0 {
 		return fmt.Sprintf("x_T ~ Gaussian fit of q(x_T ∣ y) (ᾱ_T = %.3g)", p.AlphaBarT)
 	}

@@ -20,6 +20,7 @@ const (
 	StepNoise                           // t, ε and label dropout of each training step (index: step)
 	Sampling                            // sampler noise (index: batch chunk)
 	ClassifierEval Purpose = 0x636c6173 // noisy-classifier evaluation noise ("clas"; index: t<<32 | chunk)
+	PriorMixture   Purpose = 0x70726d78 // the classes of a mixture prior's x_T draws ("prmx"; index: batch chunk)
 )
 
 // splitmix64 is a bijective 64-bit mixer (Steele et al.), used to derive independent seeds.

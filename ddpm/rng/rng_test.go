@@ -10,7 +10,7 @@ import (
 func TestStreamsAreSeparate(t *testing.T) {
 	seen := map[[2]uint64]string{}
 	for _, seed := range []int64{0, 1, -1} {
-		for _, p := range []Purpose{DataOrder, StepNoise, Sampling, ClassifierEval} {
+		for _, p := range []Purpose{DataOrder, StepNoise, Sampling, ClassifierEval, PriorMixture} {
 			for _, i := range []int64{0, 1, 2, 1 << 40} {
 				a, b := StreamSeed(seed, p, i)
 				if a2, b2 := StreamSeed(seed, p, i); a2 != a || b2 != b {

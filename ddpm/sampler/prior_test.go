@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
+	"github.com/ddpm-go/ddpm/ddpm/rng"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/internal/testutil"
 )
@@ -71,6 +72,56 @@ func TestPriorStartsTheChain(t *testing.T) {
 	var oe *OptionError
 	if !errors.As(err, &oe) || oe.Field != "Prior" || !strings.Contains(err.Error(), "ᾱ_T") {
 		t.Errorf("a prior of another schedule: %v, want an OptionError on Prior naming ᾱ_T", err)
+	}
+}
+
+// TestMixturePriorStartsTheChain: an unconditional model sampled with a mixture prior starts each
+// chunk from the prior's draw of the plain noise, with classes drawn from the chunk's
+// rng.PriorMixture stream (the network is given none); the same seed gives the same samples, and
+// they differ from those of the one-Gaussian prior.
+func TestMixturePriorStartsTheChain(t *testing.T) {
+	m, store := tinyModel(0, 6)
+	s := New(testutil.GoBackend(t), store, m)
+	r := rand.New(rand.NewPCG(8, 8))
+	images := make([]float32, 40*Pixels)
+	labels := make([]int, 40)
+	for i := range labels {
+		labels[i] = i % 2
+		for j := range Pixels {
+			images[i*Pixels+j] = float32(0.3*r.NormFloat64() - 0.5 + float64(labels[i])*float64(j%2))
+		}
+	}
+	single, err := diffusion.FitPrior(m.Schedule, images, Pixels, labels, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixture := *single
+	mixture.Mixture = true
+	const n, seed = 5, 11
+	plain := Options{Method: "ddim", Steps: 3, ClipX0: true, Seed: seed, Record: []int{6}}
+	withSingle, withMixture := plain, plain
+	withSingle.Prior, withMixture.Prior = single, &mixture
+	a, b, c, d := mustSample(t, s, n, nil, plain), mustSample(t, s, n, nil, withMixture), mustSample(t, s, n, nil, withMixture),
+		mustSample(t, s, n, nil, withSingle)
+	classes, err := mixture.DrawClasses(rand.New(rng.PCG(seed, rng.PriorMixture, 0)), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xT := slices.Clone(a.Frames[0].X)
+	if err := mixture.Apply(xT, classes); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(b.Frames[0].X, xT) {
+		t.Errorf("x_T with the mixture prior is not its draw of the plain noise for the classes %v", classes)
+	}
+	if !slices.Equal(b.Images, c.Images) {
+		t.Error("same seed and mixture prior, different samples")
+	}
+	if slices.Equal(b.Images, d.Images) {
+		t.Error("the mixture prior gave the samples of the one-Gaussian prior")
+	}
+	if b.Labels != nil {
+		t.Errorf("an unconditional model's samples got labels %v", b.Labels)
 	}
 }
 

@@ -216,7 +216,11 @@ func (s *Sampler) chain(ctx context.Context, b, chunk int, labels []int, steps [
 	x, rng := outs[0], outs[1]
 	if o.Prior != nil { // x_T = m + L ε, on the host (one matrix-vector product per image)
 		eps := tensors.MustCopyFlatData[float32](x)
-		if err := o.Prior.Apply(eps, labels); err != nil {
+		classes, err := priorClasses(o.Prior, labels, o.Seed, chunk, b)
+		if err != nil {
+			return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
+		}
+		if err := o.Prior.Apply(eps, classes); err != nil {
 			return nil, fmt.Errorf("sampling: drawing x_T: %w", err)
 		}
 		x.MustFinalizeAll()
