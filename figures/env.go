@@ -44,6 +44,9 @@ type Env struct {
 	// RunsDir holds one run directory per model: <Root>/runs/report-<mode> by default (shared by the
 	// notebooks and the figures command; `ddpm train` and `ddpm run` use runs/<recipe>).
 	RunsDir string
+	// Width > 0 is the only U-Net width whose shipped models stand for seed 000's D = 128 (WidthEnv;
+	// 0: the widest shipped pair, see substitutes).
+	Width int
 	// DataDir is the MNIST directory ("" resolves mnist.Dir("")).
 	DataDir string
 	// Log receives progress bars and messages (os.Stdout if nil).
@@ -58,7 +61,8 @@ type Env struct {
 }
 
 // NewEnv opens the default backend (package backend: $GOMLX_BACKEND, else XLA where a PJRT plugin
-// is installed, else the pure-Go backend) and returns the environment of a mode.
+// is installed, else the pure-Go backend) and returns the environment of a mode. $DDPM_NOTEBOOK_WIDTH
+// (WidthEnv), when set, chooses the width of the shipped U-Net models; an invalid value is an error.
 func NewEnv(mode Mode, log io.Writer) (*Env, error) {
 	return NewEnvWith(mode, "", log)
 }
@@ -71,11 +75,16 @@ func NewEnvWith(mode Mode, backendConfig string, log io.Writer) (*Env, error) {
 	if log == nil {
 		log = os.Stdout
 	}
+	width, err := ParseWidth(os.Getenv(WidthEnv))
+	if err != nil {
+		return nil, err
+	}
 	b, info, err := backend.Open(backendConfig)
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Mode: mode, Settings: SettingsFor(mode), Backend: b, Info: info, Log: log, models: map[string]*Model{}}
+	e := &Env{Mode: mode, Settings: SettingsFor(mode), Backend: b, Info: info, Log: log, Width: width,
+		models: map[string]*Model{}}
 	if info.Name == "go" {
 		// Batches of 64 are ~3× faster per image than 250 on the pure-Go backend (cache-sized).
 		e.Settings.Sample.BatchSize, e.Settings.Eval.BatchSize = 64, 64
