@@ -15,6 +15,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/ckpt"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/network"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
 	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -203,6 +204,9 @@ func (e *Env) train(ctx context.Context, name string, substitute bool) (*Model, 
 			fmt.Fprintf(e.Log, "%s: %s\n", name, stale)
 		}
 	} else {
+		if substitute && e.Width > 0 && r.Net.Arch == network.UNet {
+			fmt.Fprintf(e.Log, "%s: no shipped model of width D = %d (%s): training %s\n", name, e.Width, WidthEnv, r.Name)
+		}
 		m.Dir = filepath.Join(e.RunsDir, r.Name)
 		res, err := training.Run(ctx, training.Options{Recipe: r, Dir: m.Dir, Resume: true, Backend: e.Backend,
 			DataDir: e.DataDir, Log: relWriter{e.Log, e.Root}})

@@ -1,6 +1,8 @@
 package figures
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -106,5 +108,37 @@ func TestParseWidth(t *testing.T) {
 	t.Setenv(WidthEnv, "wide")
 	if _, err := NewEnv(Quick, io.Discard); err == nil || !strings.Contains(err.Error(), WidthEnv) {
 		t.Errorf("NewEnv with %s=wide: error %v, want one naming %s", WidthEnv, err, WidthEnv)
+	}
+}
+
+// TestWidthChoosesTheShippedModel: with DDPM_NOTEBOOK_WIDTH=16 the notebooks load the committed
+// D = 16 model; with a width nothing is shipped at, they say so and train the mode's recipe.
+func TestWidthChoosesTheShippedModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	ctx := context.Background()
+	e := tinyEnv(t, t.TempDir())
+	if e.ShippedRun("assignment1-d16") == "" {
+		t.Skip("models/assignment1-d16 is not in this checkout")
+	}
+	e.Width = 16
+	m, err := e.Train(ctx, Assignment1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Shipped || filepath.Base(m.Dir) != "assignment1-d16" {
+		t.Errorf("width 16: loaded %s (shipped %v), want models/assignment1-d16", m.Dir, m.Shipped)
+	}
+
+	e = tinyEnv(t, t.TempDir())
+	var log bytes.Buffer
+	e.Log, e.Width = &log, 24
+	m, err = e.Train(ctx, Assignment1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Shipped || !strings.Contains(log.String(), "no shipped model of width D = 24 ("+WidthEnv+")") {
+		t.Errorf("width 24: shipped %v (%s), log %q; want a trained model and a line naming the width", m.Shipped, m.Dir, log.String())
 	}
 }
