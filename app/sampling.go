@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
 )
 
 // SamplerFile is the name of a shipped model's default sampler, beside its recipe.json and
@@ -40,6 +42,33 @@ type SamplerDefaults struct {
 	Prior string `json:"prior,omitempty"`
 	// Sample is the recipe's sampling settings with the file's "sample" fields overlaid.
 	Sample recipe.Sample `json:"sample"`
+	// Autoguidance, when set, guides the model by a weaker one (sampler.Guidance "auto:W").
+	Autoguidance *Autoguidance `json:"autoguidance,omitempty"`
+}
+
+// Autoguidance is a tuned sampler's autoguidance (sampler.Sampler.WithGuide): the guide model
+// and the weight, e.g. {"guide": "../scorenet-epoch5", "w": 0.5}.
+type Autoguidance struct {
+	// Guide is the guide model's directory, relative to the directory of the sampler.json.
+	Guide string `json:"guide"`
+	// W is the guidance weight w ≥ 0 of ε̂ = (1+w)·ε_model − w·ε_guide.
+	W float64 `json:"w"`
+}
+
+// GuideDir is the guide model's directory of d's autoguidance ("" without autoguidance).
+func (d *SamplerDefaults) GuideDir() string {
+	if d.Autoguidance == nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(d.File), d.Autoguidance.Guide)
+}
+
+// Guidance is the guidance of d's autoguidance, or ok = false without it.
+func (d *SamplerDefaults) Guidance() (g sampler.Guidance, ok bool) {
+	if d.Autoguidance == nil {
+		return g, false
+	}
+	return sampler.Guidance{Kind: "auto", Scale: d.Autoguidance.W}, true
 }
 
 // LoadSamplerDefaults reads dir/sampler.json over the sampling settings of t's recipe; nil (and
@@ -69,9 +98,23 @@ func LoadSamplerDefaults(dir string, t *Trained) (*SamplerDefaults, error) {
 	if err := d.Sample.Validate(t.Model.Schedule.T); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, cfg, _ := d.Sample.CFGWeight(); cfg && !t.Model.Conditional() {
+	_, cfg, _ := d.Sample.CFGWeight()
+	if cfg && !t.Model.Conditional() {
 		return nil, fmt.Errorf("%s: guidance %q needs a class-conditional network, and %s is unconditional",
 			path, d.Sample.Guidance, t.State.Recipe.Name)
+	}
+	if a := d.Autoguidance; a != nil {
+		switch {
+		case cfg:
+			return nil, fmt.Errorf("%s: \"autoguidance\" and guidance %q: choose one", path, d.Sample.Guidance)
+		case a.Guide == "":
+			return nil, fmt.Errorf("%s: \"autoguidance\": field \"guide\" is empty: name the guide model's directory", path)
+		case !(a.W >= 0) || math.IsInf(a.W, 0):
+			return nil, fmt.Errorf("%s: \"autoguidance\": w = %g, must be a finite number >= 0", path, a.W)
+		}
+		if _, err := os.Stat(d.GuideDir()); err != nil {
+			return nil, fmt.Errorf("%s: \"autoguidance\": guide %q: %w", path, a.Guide, err)
+		}
 	}
 	return d, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ddpm-go/ddpm/app"
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
 	"github.com/ddpm-go/ddpm/ddpm/recipe"
+	"github.com/ddpm-go/ddpm/ddpm/sampler"
 	"github.com/ddpm-go/ddpm/ddpm/schedule"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 )
@@ -72,6 +73,10 @@ func TestLoadSamplerDefaults(t *testing.T) {
 		{"steps beyond T", `{"measured": "m", "sample": {"sampler": "ddim", "steps": 301}}`, cond, "ddim steps 301"},
 		{"bad corrector", `{"measured": "m", "sample": {"corrector": 1, "snr": 2}}`, cond, "2"},
 		{"guidance, unconditional", `{"measured": "m", "sample": {"guidance": "cfg:1"}}`, uncond, "unconditional"},
+		{"autoguidance without a guide", `{"measured": "m", "autoguidance": {"w": 1}}`, uncond, `field "guide" is empty`},
+		{"negative autoguidance", `{"measured": "m", "autoguidance": {"guide": "g", "w": -1}}`, uncond, "w = -1"},
+		{"missing guide", `{"measured": "m", "autoguidance": {"guide": "none", "w": 1}}`, uncond, `guide "none"`},
+		{"autoguidance and cfg", `{"measured": "m", "sample": {"guidance": "cfg:1"}, "autoguidance": {"guide": "g", "w": 1}}`, cond, "choose one"},
 	} {
 		write(c.text)
 		_, err := app.LoadSamplerDefaults(dir, c.t)
@@ -80,6 +85,35 @@ func TestLoadSamplerDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerDefaultsAutoguidance: a sampler.json's autoguidance names its guide relative to its
+// own directory and gives the guidance auto:W.
+func TestSamplerDefaultsAutoguidance(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	for _, d := range []string{model, filepath.Join(dir, "guide")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := `{"measured": "m", "sample": {"corrector": 2, "snr": 0.16}, "autoguidance": {"guide": "../guide", "w": 0.5}}`
+	if err := os.WriteFile(filepath.Join(model, app.SamplerFile), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := app.LoadSamplerDefaults(model, trainedRecipe(t, "scorenet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := d.Guidance(); !ok || g != (sampler.Guidance{Kind: "auto", Scale: 0.5}) || d.GuideDir() != filepath.Join(dir, "guide") {
+		t.Errorf("guidance %v (%v), guide %s; want auto:0.5 guided by %s", g, ok, d.GuideDir(), filepath.Join(dir, "guide"))
+	}
+	if d.Sample.Corrector != 2 {
+		t.Errorf("corrector %d, want the file's 2", d.Sample.Corrector)
+	}
+}
+
+// guidePart is the guide's part of a results file's source: "(guide DIR)" after the sampler.
+var guidePart = regexp.MustCompile(` \(guide ([^)]+)\)`)
 
 // priorPart is the x_T prior's part of a sampler description (sampler.Options.String): the
 // Gaussian fit ("data") or the class mixture of the per-class fits ("mixture").
@@ -121,6 +155,9 @@ func TestShippedSamplerDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if g, ok := d.Guidance(); ok {
+				o.Guidance = g
+			}
 			data, err := os.ReadFile(filepath.Join("..", d.Measured))
 			if err != nil {
 				t.Fatalf("%s: measured: %v", f, err)
@@ -132,6 +169,17 @@ func TestShippedSamplerDefaults(t *testing.T) {
 				t.Fatalf("%s: %v", d.Measured, err)
 			}
 			src := priorPart.ReplaceAllString(res.Source, "")
+			var guide string // the guide model the evaluation used, relative to the repository
+			if m := guidePart.FindStringSubmatch(src); m != nil {
+				guide, src = m[1], guidePart.ReplaceAllString(src, "")
+			}
+			var wantGuide string // the defaults' guide, relative to the repository
+			if d.Autoguidance != nil {
+				wantGuide = filepath.Join("models", filepath.Base(dir), d.Autoguidance.Guide)
+			}
+			if guide != wantGuide {
+				t.Errorf("%s: %s was made with guide %q; the defaults guide by %q", f, d.Measured, guide, wantGuide)
+			}
 			want := "models/" + filepath.Base(dir) + "/checkpoints/"
 			if !strings.HasPrefix(src, "model "+want) || !strings.Contains(src, "), "+o.String()+", seed ") {
 				t.Errorf("%s: %s was made with %q; the defaults sample %s with %q", f, d.Measured, res.Source, want, o)

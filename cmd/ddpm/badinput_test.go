@@ -78,6 +78,10 @@ func TestBadInputs(t *testing.T) {
 			"already holds a checkpoint (step 2): resume it or use another directory: pass --resume"},
 		{"classifier guidance without a classifier", append(sample, "--class", "3", "--guidance", "classifier:2"),
 			"needs a noisy classifier (package classifier trains one; attach it with Sampler.WithClassifier) (flag --classifier DIR"},
+		{"autoguidance without a guide", append(sample, "--guidance", "auto:1"),
+			"autoguidance needs a guide model (a weaker model of the same data; attach it with Sampler.WithGuide) (flag --guide DIR"},
+		{"missing guide", append(sample, "--guidance", "auto:1", "--guide", filepath.Join(tmp, "none")), "--guide: model directory"},
+		{"negative autoguidance", append(sample, "--guidance", "auto:-1", "--guide", model), `guidance "auto:-1": the scale must be a finite number >= 0`},
 		{"damaged checkpoint", []string{"sample", "--model", damaged, "--backend", "go"}, "manifest records"},
 		{"ddim S = 0", append(sample, "--sampler", "ddim", "--steps", "0"), "S = 0 out of range [1, T=20] (flag --steps)"},
 		{"ddim S > T", append(sample, "--sampler", "ddim", "--steps", "21"), "S = 21 out of range [1, T=20]"},
@@ -98,6 +102,24 @@ func TestBadInputs(t *testing.T) {
 				t.Errorf("ddpm %s\noutput:\n%s\nwant it to contain %q", strings.Join(tc.args, " "), out, tc.want)
 			}
 		})
+	}
+	// The guide accepted: the model guided by itself (ε̂ = 2ε − ε: the unguided samples).
+	out := run(t, bin, 0, append(sample, "--guidance", "auto:1", "--guide", model, "--out", filepath.Join(tmp, "ag.png"))...)
+	if !strings.Contains(out, "guide model ") {
+		t.Errorf("sample --guide: no guide model in the output:\n%s", out)
+	}
+	// A tuned sampler with autoguidance: --tuned attaches its guide (named relative to the file).
+	tuned := filepath.Join(tmp, "tuned")
+	if out, err := exec.Command("cp", "-r", model, tuned).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(tuned, "sampler.json"),
+		[]byte(`{"measured": "m", "autoguidance": {"guide": "../model", "w": 1}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = run(t, bin, 0, "sample", "--model", tuned, "--tuned", "--backend", "go", "--n", "2", "--out", filepath.Join(tmp, "tuned.png"))
+	if !strings.Contains(out, "guide model "+filepath.Join(tmp, "model")) {
+		t.Errorf("sample --tuned with autoguidance: the guide was not attached:\n%s", out)
 	}
 }
 

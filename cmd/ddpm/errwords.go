@@ -18,6 +18,7 @@ var samplerFlagOf = map[string]string{
 	"Method": "--sampler", "Steps": "--steps", "Eta": "--eta", "Variance": "--variance",
 	"BatchSize": "--batch", "Guidance": "--guidance", "Corrector": "--corrector", "SNR": "--snr", "CorrectorAt": "--corrector-at", "labels": "--class", "n": "--n",
 	"classifier": "--classifier DIR (train one with `ddpm train-classifier --model RUN_DIR --out DIR`)",
+	"guide":      "--guide DIR (a weaker model of the same data and schedule, e.g. models/scorenet-epoch5 for models/scorenet-180)",
 }
 
 // inFlagTerms adds to a library error what to do about it on the command line.

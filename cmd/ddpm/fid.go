@@ -87,7 +87,7 @@ func runFID(ctx context.Context, args []string) error {
 		return errors.New("give --labels or --class, not both")
 	}
 	if *modelDir == "" {
-		for _, name := range []string{"sampler", "steps", "eta", "variance", "clip", "seed", "guidance", "ema", "batch", "estimate", "save", "classifier"} {
+		for _, name := range []string{"sampler", "steps", "eta", "variance", "clip", "seed", "guidance", "ema", "batch", "estimate", "save", "classifier", "guide"} {
 			if set[name] {
 				return fmt.Errorf("--%s applies to --model only", name)
 			}

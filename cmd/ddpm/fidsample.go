@@ -45,6 +45,7 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if err != nil {
 		return nil, "", err
 	}
+	a.flags.setTuned(&o, tuned)
 	maxN := 0
 	for _, n := range a.ns {
 		maxN = max(maxN, n)
@@ -66,12 +67,18 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if err := attachClassifier(s, a.classifier, o.Guidance); err != nil {
 		return nil, "", err
 	}
-	if err := o.Validate(trained.Model, len(labels), s.Classifier()); err != nil {
+	if err := a.flags.attachGuide(s, o.Guidance); err != nil {
+		return nil, "", err
+	}
+	if err := s.Check(o, len(labels)); err != nil {
 		return nil, "", err
 	}
 	desc := fmt.Sprintf("%s, seed %d", o, o.Seed)
-	if o.Guidance.Kind == "classifier" {
+	switch o.Guidance.Kind {
+	case "classifier":
 		desc = fmt.Sprintf("%s (noisy classifier %s), seed %d", o, a.classifier, o.Seed)
+	case "auto":
+		desc = fmt.Sprintf("%s (guide %s), seed %d", o, a.flags.guideDir, o.Seed)
 	}
 	fmt.Fprintf(os.Stderr, "model %s (%s), %s weights; sampler %s\n", trained.Checkpoint, trained.State.Recipe.Name,
 		map[bool]string{true: "EMA", false: "raw"}[trained.EMA], desc)

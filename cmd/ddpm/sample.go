@@ -58,6 +58,7 @@ func runSample(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sf.setTuned(&o, tuned)
 	perClass := trained.Model.Conditional() || *class != "" || *grid != "" || o.Guidance.Kind == "classifier"
 	if err := sf.setPrior(ctx, &o, trained, tuned, *data, perClass); err != nil {
 		return err
@@ -67,6 +68,9 @@ func runSample(ctx context.Context, args []string) error {
 	}
 	s := sampler.New(b, trained.Store, trained.Model)
 	if err := attachClassifier(s, *clfDir, o.Guidance); err != nil {
+		return err
+	}
+	if err := sf.attachGuide(s, o.Guidance); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -33,6 +33,8 @@ type samplerFlags struct {
 	at        *string
 	prior     *string
 	tuned     *bool
+	guide     *string
+	guideDir  string // --guide, or the tuned sampler's guide (setTuned)
 }
 
 // addSamplerFlags registers the sampler flags on fs.
@@ -45,9 +47,12 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 		variance: fs.String("variance", "", "DDPM σ_t²: beta (β_t) or posterior (β̃_t) (default: the recipe's)"),
 		clip:     fs.Bool("clip", true, "clip the predicted x_0 to [-1, 1] at each step (when not given: the recipe's)"),
 		seed:     fs.Int64("seed", 0, "seed of the sampler's noise (default: the recipe's sampling seed)"),
-		guidance: fs.String("guidance", "", "none, cfg:W (classifier-free, conditional models; W >= -1), gamma:G (the same as the assignment writes it: G = 1 + W) or classifier:S (with --classifier) (default: the model recipe's, none unless the recipe says cfg:W)"),
-		ema:      fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
-		batch:    fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
+		guidance: fs.String("guidance", "", "none, cfg:W (classifier-free, conditional models; W >= -1), gamma:G (the same as the assignment writes it: G = 1 + W), "+
+			"classifier:S (with --classifier) or auto:W (autoguidance by the weaker model of --guide; W >= 0) (default: the model recipe's, none unless the recipe says cfg:W)"),
+		guide: fs.String("guide", "", "weaker model of the same data for --guidance auto:W (autoguidance, Karras et al. 2024): a run or "+
+			"model directory with the model's noise schedule, e.g. models/scorenet-epoch5 (5 epochs) for models/scorenet-180"),
+		ema:   fs.Bool("ema", true, "use the EMA weights when the model has them (false: the raw weights)"),
+		batch: fs.Int("batch", 0, "images denoised together (0: 64 on the Go backend, 500 on accelerators)"),
 		corrector: fs.Int("corrector", 0, "Langevin corrector steps before each sampler step (predictor–corrector "+
 			"sampling, Song et al. 2021; each costs one more network call; 0: none; default: the recipe's, none unless it sets one)"),
 		snr: fs.Float64("snr", 0.16, "signal-to-noise ratio r in (0, 1] of the Langevin corrector's steps (when not given: the recipe's, if it sets one)"),
@@ -145,4 +150,42 @@ func (f *samplerFlags) setPrior(ctx context.Context, o *sampler.Options, t *app.
 		name = d.Prior
 	}
 	return app.SetPrior(ctx, o, name, t, dataDir, perClass, os.Stderr)
+}
+
+// setTuned applies the tuned sampler's autoguidance (d nil: none) to o where no flag says
+// otherwise: the guidance unless --guidance is given, the guide unless --guide is.
+func (f *samplerFlags) setTuned(o *sampler.Options, d *app.SamplerDefaults) {
+	f.guideDir = *f.guide
+	if d == nil {
+		return
+	}
+	set := f.given()
+	if g, ok := d.Guidance(); ok && !set["guidance"] {
+		o.Guidance = g
+	}
+	if f.guideDir == "" && o.Guidance.Kind == "auto" {
+		f.guideDir = d.GuideDir()
+	}
+}
+
+// attachGuide loads the guide model (--guide, or the tuned sampler's: setTuned) into s, for
+// --guidance auto:W, with the same choice of EMA or raw weights as the model's.
+func (f *samplerFlags) attachGuide(s *sampler.Sampler, g sampler.Guidance) error {
+	dir := f.guideDir
+	if dir == "" {
+		return nil
+	}
+	guide, err := app.LoadTrained(dir, *f.ema)
+	if err != nil {
+		return fmt.Errorf("--guide: %w", err)
+	}
+	if err := s.WithGuide(guide.Model, guide.Store); err != nil {
+		return fmt.Errorf("--guide %s: %w", dir, err)
+	}
+	fmt.Fprintf(os.Stderr, "guide model %s (%s), %s weights\n", guide.Checkpoint, guide.State.Recipe.Name,
+		map[bool]string{true: "EMA", false: "raw"}[guide.EMA])
+	if g.Kind != "auto" {
+		fmt.Fprintf(os.Stderr, "warning: --guide is used only with --guidance auto:W (got %s)\n", g)
+	}
+	return nil
 }

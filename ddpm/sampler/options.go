@@ -1,8 +1,10 @@
 // Package sampler draws images from a trained diffusion.Model: DDPM ancestral sampling (all T
 // steps) or DDIM (S steps), optionally class-conditional with classifier-free guidance, or guided
 // by a noisy classifier (package classifier, attached with Sampler.WithClassifier) whose gradient
-// ∇ₓ log p(y | x_t, t) is taken by GoMLX's autodiff inside the compiled step. Either sampler can
-// be the predictor of predictor–corrector sampling (Options.Corrector: Langevin steps at each t).
+// ∇ₓ log p(y | x_t, t) is taken by GoMLX's autodiff inside the compiled step, or guided by a
+// weaker model of the same data (autoguidance, attached with Sampler.WithGuide; no classes needed).
+// Either sampler can be the predictor of predictor–corrector sampling (Options.Corrector: Langevin
+// steps at each t).
 //
 // Each reverse step is one compiled GoMLX graph (network + update + noise draw), compiled once per
 // batch size and called T (or S) times; x_t and the RNG state stay on the device between calls, and
@@ -27,12 +29,14 @@ import (
 
 // Guidance selects how class information steers sampling.
 type Guidance struct {
-	// Kind is "" (none), "cfg" (classifier-free) or "classifier".
+	// Kind is "" (none), "cfg" (classifier-free), "classifier" or "auto" (autoguidance by a
+	// weaker model: autoguide.go).
 	Kind string
 	// Scale is the guidance weight: w of ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅) for "cfg" (w ≥ −1; w = 0
 	// is the plain conditional model, w = −1 the unconditional one); s of the mean shift
 	// s·σ_t²·∇ₓ log p(y|x_t,t) (DDPM) or of ε̂ − s·√(1−ᾱ_t)·∇ₓ log p(y|x_t,t) (DDIM) for
-	// "classifier" (s ≥ 0; see Sampler.WithClassifier).
+	// "classifier" (s ≥ 0; see Sampler.WithClassifier); w of ε̂ = (1+w)·ε_model − w·ε_guide for
+	// "auto" (w ≥ 0; see Sampler.WithGuide).
 	Scale float64
 }
 
@@ -41,17 +45,17 @@ type Guidance struct {
 func (g Guidance) Gamma() float64 { return 1 + g.Scale }
 
 // ParseGuidance parses "none", "cfg:W" (W ≥ −1), "gamma:G" (the assignment's γ ≥ 0, the same as
-// cfg:G−1) or "classifier:S" (S ≥ 0).
+// cfg:G−1), "classifier:S" (S ≥ 0) or "auto:W" (autoguidance, W ≥ 0).
 func ParseGuidance(s string) (Guidance, error) {
 	if s == "" || s == "none" {
 		return Guidance{}, nil
 	}
 	kind, value, ok := strings.Cut(s, ":")
-	if !ok || (kind != "cfg" && kind != "gamma" && kind != "classifier") {
-		return Guidance{}, fmt.Errorf("guidance %q: want none, cfg:W, gamma:G or classifier:S (e.g. cfg:2.0)", s)
+	if !ok || (kind != "cfg" && kind != "gamma" && kind != "classifier" && kind != "auto") {
+		return Guidance{}, fmt.Errorf("guidance %q: want none, cfg:W, gamma:G, classifier:S or auto:W (e.g. cfg:2.0)", s)
 	}
 	scale, err := strconv.ParseFloat(value, 64)
-	low := map[string]float64{"cfg": -1, "gamma": 0, "classifier": 0}[kind]
+	low := map[string]float64{"cfg": -1, "gamma": 0, "classifier": 0, "auto": 0}[kind]
 	if err != nil || scale < low || math.IsNaN(scale) || math.IsInf(scale, 0) {
 		return Guidance{}, fmt.Errorf("guidance %q: the scale must be a finite number >= %g", s, low)
 	}
@@ -180,6 +184,7 @@ func (o Options) Validate(m *diffusion.Model, labels int, clf ...*classifier.Cla
 		if err := clf[0].CheckSchedule(m.Schedule); err != nil {
 			return &OptionError{Field: "classifier", Value: "attached", Problem: err.Error(), Err: err}
 		}
+	case "auto": // the guide model is checked by Sampler.Check
 	default:
 		return optionError("Guidance", o.Guidance.Kind, "unknown guidance %q", o.Guidance.Kind)
 	}
@@ -219,6 +224,8 @@ func (o Options) String() string {
 		s += fmt.Sprintf(", CFG w=%g (γ=%g)", o.Guidance.Scale, o.Guidance.Gamma())
 	case "classifier":
 		s += fmt.Sprintf(", classifier guidance s=%g", o.Guidance.Scale)
+	case "auto":
+		s += fmt.Sprintf(", autoguidance w=%g", o.Guidance.Scale)
 	}
 	return s
 }

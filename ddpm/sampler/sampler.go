@@ -55,6 +55,9 @@ type Sampler struct {
 	// clf is the noisy classifier of classifier guidance (nil if none is attached); its weights
 	// are in store under classifier.Scope.
 	clf *classifier.Classifier
+	// guide is the weaker model of autoguidance (nil if none is attached); its weights are in
+	// store under GuideScope.
+	guide *diffusion.Model
 }
 
 // New returns a sampler. Graphs are compiled on first use and reused.
@@ -105,11 +108,16 @@ func (s *Sampler) WithClassifier(c *classifier.Classifier, weights *model.Store)
 		}
 	}
 	s.clf = c
-	for key, e := range s.execs { // graphs compiled before may hold another classifier
+	s.resetExecs() // graphs compiled before may hold another classifier
+	return nil
+}
+
+// resetExecs drops the compiled graphs.
+func (s *Sampler) resetExecs() {
+	for key, e := range s.execs {
 		e.Finalize()
 		delete(s.execs, key)
 	}
-	return nil
 }
 
 // Classifier returns the attached noisy classifier (nil if none).
@@ -131,7 +139,7 @@ func (s *Sampler) SampleFrom(ctx context.Context, n int, labels []int, o Options
 	if labels != nil && len(labels) != n {
 		return nil, optionError("labels", len(labels), "%d labels for %d samples", len(labels), n)
 	}
-	if err := o.Validate(s.model, len(labels), s.clf); err != nil {
+	if err := s.Check(o, len(labels)); err != nil {
 		return nil, err
 	}
 	if s.model.Conditional() || o.Guidance.Kind == "classifier" {

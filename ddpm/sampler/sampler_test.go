@@ -13,6 +13,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/scorenet"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/internal/testutil"
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -169,7 +170,8 @@ func TestCFGBatchedEqualsSeparateCalls(t *testing.T) {
 	const w = 2.5
 	exec, err := model.NewExec(s.backend, store, func(scope *model.Scope, x, tt, labels *Node) []*Node {
 		scope = scope.In(training.ModelScopeName)
-		guided := s.epsilon(scope.ResetVisited(), x, tt, labels, Guidance{Kind: "cfg", Scale: w})
+		enter := func(string) *model.Scope { return scope.ResetVisited() }
+		guided := s.epsilon(enter, x, tt, labels, Guidance{Kind: "cfg", Scale: w})
 		cond := m.Epsilon(scope.ResetVisited(), x, tt, labels)
 		uncond := m.Epsilon(scope.ResetVisited(), x, tt, BroadcastToDims(Scalar(x.Graph(), dtypes.Int32, m.Net.NullClass()), 3))
 		return []*Node{guided, Sub(MulScalar(cond, 1+w), MulScalar(uncond, w))}
@@ -220,29 +222,7 @@ func TestConditionalSamplingAndCFG(t *testing.T) {
 	plain := sample(ddim, 0, false)
 	xT := plain.Frames[0].X // x_T (recording it does not change the samples: TestDDIMEtaZeroIsDeterministicGivenXT)
 
-	epsExec, err := model.NewExec(s.backend, store, func(scope *model.Scope, x, tt, y *Node) *Node {
-		return m.Epsilon(scope.In(training.ModelScopeName), x, tt, y)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eps := func(x []float64, step int, y []int32) []float64 {
-		t.Helper()
-		x32 := make([]float32, len(x))
-		for i, v := range x {
-			x32[i] = float32(v)
-		}
-		out, err := epsExec.Call(tensors.FromFlatDataAndDimensions(x32, b, 28, 28, 1),
-			tensors.FromFlatDataAndDimensions(slices.Repeat([]int32{int32(step)}, b), b), tensors.FromFlatDataAndDimensions(y, b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := make([]float64, len(x))
-		for i, v := range tensors.MustCopyFlatData[float32](out[0]) {
-			e[i] = float64(v)
-		}
-		return e
-	}
+	eps := hostEpsilon(t, s.backend, m, store, b)
 	cond := []int32{int32(labels[0]), int32(labels[1]), int32(labels[2])}
 	null := slices.Repeat([]int32{int32(m.Net.NullClass())}, b)
 	steps, err := diffusion.DDIMTimesteps(T, ddim.Steps)
@@ -252,30 +232,9 @@ func TestConditionalSamplingAndCFG(t *testing.T) {
 	// reference is the guided DDIM chain with η = 0: x̂_0 = (x − √(1−ᾱ_t)·ε̂)/√ᾱ_t and
 	// x_t' = √ᾱ_t'·x̂_0 + √(1−ᾱ_t')·ε̂ (ᾱ_0 = 1).
 	reference := func(w float64) []float64 {
-		x := make([]float64, len(xT))
-		for i, v := range xT {
-			x[i] = float64(v)
-		}
-		ab := m.Schedule.AlphaBar
-		for i, st := range steps {
-			prev := 0
-			if i+1 < len(steps) {
-				prev = steps[i+1]
-			}
-			ec, eu := eps(x, st, cond), eps(x, st, null)
-			for k := range x {
-				e := (1+w)*ec[k] - w*eu[k]
-				x0 := (x[k] - math.Sqrt(1-ab[st])*e) / math.Sqrt(ab[st])
-				x[k] = math.Sqrt(ab[prev])*x0 + math.Sqrt(1-ab[prev])*e
-			}
-		}
-		return x
-	}
-	maxDiff := func(got []float32, want []float64) (d float64) {
-		for i := range got {
-			d = max(d, math.Abs(float64(got[i])-want[i])/(1+math.Abs(want[i])))
-		}
-		return d
+		return guidedDDIMReference(m.Schedule.AlphaBar, steps, xT, w,
+			func(x []float64, st int) []float64 { return eps(x, st, cond) },
+			func(x []float64, st int) []float64 { return eps(x, st, null) })
 	}
 	const tol = 1e-4
 	ref0, ref3 := reference(0), reference(3)
@@ -286,18 +245,18 @@ func TestConditionalSamplingAndCFG(t *testing.T) {
 	if apart < 100*tol {
 		t.Fatalf("w = 3 moves the reference chain by only %g: the test could not tell w = 0 from w = 3", apart)
 	}
-	if d := maxDiff(plain.Images, ref0); d > tol {
+	if d := maxRelDiff(plain.Images, ref0); d > tol {
 		t.Errorf("plain conditional DDIM differs from the reference conditional chain by %g", d)
 	}
 	w0, w3 := sample(ddim, 0, true), sample(ddim, 3, true)
-	if d := maxDiff(w0.Images, ref0); d > tol {
+	if d := maxRelDiff(w0.Images, ref0); d > tol {
 		t.Errorf("DDIM with cfg w = 0 differs from the reference conditional chain by %g", d)
 	}
-	if d := maxDiff(w3.Images, ref3); d > tol {
+	if d := maxRelDiff(w3.Images, ref3); d > tol {
 		t.Errorf("DDIM with cfg w = 3 differs from the reference guided chain by %g (w = 3 moves it by %g)", d, apart)
 	}
 	t.Logf("reference chains: w = 3 moves x_0 by up to %.3g; sampler within %.2g (w = 0) and %.2g (w = 3)",
-		apart, maxDiff(w0.Images, ref0), maxDiff(w3.Images, ref3))
+		apart, maxRelDiff(w0.Images, ref0), maxRelDiff(w3.Images, ref3))
 	// w = 0 is conditional sampling, bit for bit, also for DDPM (with noise and clipping); w = 3 is not.
 	for _, o := range []Options{ddim, ddpmOptions(2)} {
 		plain, w0, w3 := sample(o, 0, false), sample(o, 0, true), sample(o, 3, true)
@@ -365,5 +324,73 @@ func TestGammaZeroIsUnconditional(t *testing.T) {
 	}
 	if slices.Equal(strong.Images, plain.Images) {
 		t.Error("γ = 5 draws the same images as \"no class\"")
+	}
+}
+
+// guidedDDIMReference is the guided DDIM chain with η = 0 run in float64 from xT over steps (the
+// sampler's visited steps, decreasing), ε̂ = (1+w)·ε_a − w·ε_b: x̂_0 = (x − √(1−ᾱ_t)·ε̂)/√ᾱ_t and
+// x_t' = √ᾱ_t'·x̂_0 + √(1−ᾱ_t')·ε̂ (ᾱ_0 = 1). The reference of the guidance tests.
+func guidedDDIMReference(ab []float64, steps []int, xT []float32, w float64, epsA, epsB func(x []float64, step int) []float64) []float64 {
+	x := make([]float64, len(xT))
+	for i, v := range xT {
+		x[i] = float64(v)
+	}
+	for i, st := range steps {
+		prev := 0
+		if i+1 < len(steps) {
+			prev = steps[i+1]
+		}
+		ea, eb := epsA(x, st), epsB(x, st)
+		for k := range x {
+			e := (1+w)*ea[k] - w*eb[k]
+			x0 := (x[k] - math.Sqrt(1-ab[st])*e) / math.Sqrt(ab[st])
+			x[k] = math.Sqrt(ab[prev])*x0 + math.Sqrt(1-ab[prev])*e
+		}
+	}
+	return x
+}
+
+// maxRelDiff is the largest |got − want| / (1 + |want|).
+func maxRelDiff(got []float32, want []float64) (d float64) {
+	for i := range got {
+		d = max(d, math.Abs(float64(got[i])-want[i])/(1+math.Abs(want[i])))
+	}
+	return d
+}
+
+// hostEpsilon returns ε(x, t, y) of m (weights in store) for b images, in float64 on the host,
+// for reference computations; y is nil for unconditional models.
+func hostEpsilon(t *testing.T, backend compute.Backend, m *diffusion.Model, store *model.Store, b int) func(x []float64, step int, y []int32) []float64 {
+	t.Helper()
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, in []*Node) []*Node {
+		var y *Node
+		if len(in) > 2 {
+			y = in[2]
+		}
+		return []*Node{m.Epsilon(scope.In(training.ModelScopeName), in[0], in[1], y)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(x []float64, step int, y []int32) []float64 {
+		t.Helper()
+		x32 := make([]float32, len(x))
+		for i, v := range x {
+			x32[i] = float32(v)
+		}
+		args := []any{tensors.FromFlatDataAndDimensions(x32, b, 28, 28, 1),
+			tensors.FromFlatDataAndDimensions(slices.Repeat([]int32{int32(step)}, b), b)}
+		if y != nil {
+			args = append(args, tensors.FromFlatDataAndDimensions(y, b))
+		}
+		out, err := exec.Call(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := make([]float64, len(x))
+		for i, v := range tensors.MustCopyFlatData[float32](out[0]) {
+			e[i] = float64(v)
+		}
+		return e
 	}
 }

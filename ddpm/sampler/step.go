@@ -33,10 +33,10 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 		}
 		sched := s.model.Schedule
 		guided := o.Guidance.Kind == "classifier" && o.Guidance.Scale != 0
-		enter := reentrant(scope) // the network (and classifier) run 1 + Corrector times
+		enter := reentrant(scope) // the network (and classifier or guide) run 1 + Corrector times
 		// Predictor–corrector: the Langevin steps at t come first.
 		for range o.Corrector {
-			eps := s.epsilon(enter(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
+			eps := s.epsilon(enter, x, t, modelLabels, o.Guidance)
 			if guided { // the score of p(x_t | y): ε̂ − s·√(1−ᾱ_t)·g
 				g := MulScalar(s.classifierGradient(enter(classifier.ScopeName), x, t, labels), o.Guidance.Scale)
 				eps = Sub(eps, Mul(diffusion.PerExample(sched.SqrtOneMinusAlphaBar, t, x), g))
@@ -45,7 +45,7 @@ func (s *Sampler) stepGraph(b int, o Options) func(*model.Scope, []*Node) []*Nod
 			rng, z = RandomNormal(rng, x.Shape())
 			x = diffusion.LangevinStep(sched, x, t, eps, z, o.SNR)
 		}
-		eps := s.epsilon(enter(diffusion.ScopeName), x, t, modelLabels, o.Guidance)
+		eps := s.epsilon(enter, x, t, modelLabels, o.Guidance)
 		var shift *Node // s·g, nil without classifier guidance
 		if guided {
 			shift = MulScalar(s.classifierGradient(enter(classifier.ScopeName), x, t, labels), o.Guidance.Scale)
@@ -86,13 +86,18 @@ func (s *Sampler) classifierGradient(scope *model.Scope, x, t, labels *Node) *No
 	return s.clf.GradLogProb(scope, x, t, labels)
 }
 
-// epsilon is the guided noise prediction. Classifier-free guidance evaluates the conditional and
-// unconditional predictions in one batched call of the network:
-// ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅). With w = 0 it is ε(x,t,y) from the conditional batch alone,
-// so that w = 0 samples equal conditional sampling bit for bit (the doubled batch would differ by
-// float32 round-off) at half the cost.
-func (s *Sampler) epsilon(scope *model.Scope, x, t, labels *Node, g Guidance) *Node {
+// epsilon is the guided noise prediction; enter enters the sub-scopes of the networks. Classifier-free
+// guidance evaluates the conditional and unconditional predictions in one batched call of the
+// network: ε̂ = (1+w)·ε(x,t,y) − w·ε(x,t,∅). With w = 0 it is ε(x,t,y) from the conditional batch
+// alone, so that w = 0 samples equal conditional sampling bit for bit (the doubled batch would
+// differ by float32 round-off) at half the cost. Autoguidance combines the model with the guide
+// model the same way (autoguide.go); w = 0 skips the guide.
+func (s *Sampler) epsilon(enter func(string) *model.Scope, x, t, labels *Node, g Guidance) *Node {
 	m := s.model
+	scope := enter(diffusion.ScopeName)
+	if g.Kind == "auto" && g.Scale != 0 {
+		return Guide(m.Epsilon(scope, x, t, labels), s.guide.Epsilon(enter(GuideScopeName), x, t, labels), g.Scale)
+	}
 	if g.Kind != "cfg" || g.Scale == 0 {
 		return m.Epsilon(scope, x, t, labels)
 	}
