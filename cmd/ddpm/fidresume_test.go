@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,7 @@ func testResumedSamples(t *testing.T, run string) {
 	path := filepath.Join(t.TempDir(), "s.npy")
 	sample := func(o sampler.Options) *sampler.Result {
 		t.Helper()
-		res, err := sampleResumable(context.Background(), s, path, 30, labels, o, 10, trained.Checkpoint, trained.EMA)
+		res, err := sampleResumable(context.Background(), s, path, 30, labels, o, 10, trained.Checkpoint, trained.EMA, fmt.Sprintf("%s, seed %d", o, o.Seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +64,7 @@ func testResumedSamples(t *testing.T, run string) {
 	if err := os.WriteFile(metaPath, []byte("{broken"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sampleResumable(context.Background(), s, path, 30, labels, o, 10, trained.Checkpoint, trained.EMA); err == nil ||
+	if _, err := sampleResumable(context.Background(), s, path, 30, labels, o, 10, trained.Checkpoint, trained.EMA, fmt.Sprintf("%s, seed %d", o, o.Seed)); err == nil ||
 		!strings.Contains(err.Error(), metaPath) || !strings.Contains(err.Error(), "remove it") {
 		t.Fatalf("damaged description: got %v, want an error naming %s", err, metaPath)
 	}

@@ -134,7 +134,7 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 	if path == "" {
 		path = filepath.Join(a.dir, fmt.Sprintf("fid-samples-%d.npy", maxN))
 	}
-	res, err := sampleResumable(ctx, s, path, maxN, labels, o, bs, trained.Checkpoint, trained.EMA)
+	res, err := sampleResumable(ctx, s, path, maxN, labels, o, bs, trained.Checkpoint, trained.EMA, desc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -173,13 +173,14 @@ func fidSample(ctx context.Context, b compute.Backend, a fidSampleArgs) (*sample
 
 // sampleResumable draws the n samples of fidSample, keeping those done in path's partial files
 // after every batch (unless path is "-") and continuing from them when they belong to this run.
+// desc is the sampler's description with its seed (and the classifier or guide it attaches).
 func sampleResumable(ctx context.Context, s *sampler.Sampler, path string, n int, labels []int,
-	o sampler.Options, bs int, checkpoint string, ema bool) (*sampler.Result, error) {
+	o sampler.Options, bs int, checkpoint string, ema bool, desc string) (*sampler.Result, error) {
 	if path == "-" {
 		return s.Sample(ctx, n, labels, o, os.Stderr)
 	}
 	o.BatchSize = bs // the chunks of the kept samples are those of this batch size
-	run := partialRun{Source: fmt.Sprintf("%s, EMA %t, %s, seed %d", checkpoint, ema, o, o.Seed),
+	run := partialRun{Source: fmt.Sprintf("%s, EMA %t, %s", checkpoint, ema, desc),
 		N: n, Batch: bs, Labels: labelsDigest(labels)}
 	done, note, err := loadPartial(path, run)
 	if err != nil {
