@@ -218,15 +218,13 @@ var ErrNoClassifier = errors.New("no noisy classifier for this model")
 // same β_t at every step (to 1e-12 relative), with an error that says what differs.
 func (c *Classifier) CheckSchedule(s *schedule.Schedule) error {
 	mine := c.Schedule
-	if mine.T != s.T {
+	switch t := mine.FirstDifference(s); {
+	case t < 0:
 		return fmt.Errorf("the noisy classifier was trained for T = %d diffusion steps (%s), the diffusion model "+
 			"uses T = %d (%s): %w", mine.T, mine.Config, s.T, s.Config, ErrNoClassifier)
-	}
-	for t := 1; t <= s.T; t++ {
-		if d := math.Abs(mine.Beta[t] - s.Beta[t]); d > 1e-12*math.Abs(s.Beta[t]) {
-			return fmt.Errorf("the noisy classifier's noise schedule (%s) differs from the diffusion model's (%s): "+
-				"β_%d = %g vs %g: %w", mine.Config, s.Config, t, mine.Beta[t], s.Beta[t], ErrNoClassifier)
-		}
+	case t > 0:
+		return fmt.Errorf("the noisy classifier's noise schedule (%s) differs from the diffusion model's (%s): "+
+			"β_%d = %g vs %g: %w", mine.Config, s.Config, t, mine.Beta[t], s.Beta[t], ErrNoClassifier)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package sampler
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/diffusion"
@@ -51,33 +50,8 @@ func (s *Sampler) WithGuide(g *diffusion.Model, weights *model.Store) error {
 	if weights == nil {
 		return errors.New("guide model: no weights")
 	}
-	type variable struct {
-		path  string
-		value *tensors.Tensor
-	}
-	var copies []variable
-	for v := range weights.IterVariables() {
-		if rest, ok := strings.CutPrefix(v.Path(), diffusion.Scope+"/"); ok {
-			copies = append(copies, variable{GuideScope + "/" + rest, v.MustValue()})
-		}
-	}
-	if len(copies) == 0 {
-		return fmt.Errorf("guide model: its store has no weights under %s", diffusion.Scope)
-	}
-	if err := s.store.DeleteVariablesInScope(GuideScope); err != nil {
+	if err := s.replaceWeights(weights, diffusion.Scope, GuideScope, "guide model: its store", func() { s.guide = nil }); err != nil {
 		return err
-	}
-	s.guide = nil
-	for _, c := range copies {
-		clone, err := c.value.LocalClone()
-		if err != nil {
-			return fmt.Errorf("sampler: copying the guide's %s: %w", c.path, err)
-		}
-		nv, err := s.store.CreateVariable(c.path, clone)
-		if err != nil {
-			return fmt.Errorf("sampler: %w", err)
-		}
-		nv.SetTrainable(false)
 	}
 	s.guide = g
 	s.resetExecs() // graphs compiled before may hold another guide
@@ -87,18 +61,51 @@ func (s *Sampler) WithGuide(g *diffusion.Model, weights *model.Store) error {
 // GuideModel returns the attached guide model of autoguidance (nil if none).
 func (s *Sampler) GuideModel() *diffusion.Model { return s.guide }
 
-// sameSchedule reports whether the guide g was trained with m's noise schedule: the same T and
-// the same β_t at every step (to 1e-12 relative).
+// sameSchedule reports whether the guide g was trained with m's noise schedule (the same T and β_t).
 func sameSchedule(g, m *diffusion.Model) error {
 	gs, ms := g.Schedule, m.Schedule
-	if gs.T != ms.T {
+	switch t := gs.FirstDifference(ms); {
+	case t < 0:
 		return fmt.Errorf("guide model: T = %d diffusion steps (%s), the model's T = %d (%s)", gs.T, gs.Config, ms.T, ms.Config)
+	case t > 0:
+		return fmt.Errorf("guide model: its noise schedule (%s) differs from the model's (%s): β_%d = %g vs %g",
+			gs.Config, ms.Config, t, gs.Beta[t], ms.Beta[t])
 	}
-	for t := 1; t <= ms.T; t++ {
-		if d := math.Abs(gs.Beta[t] - ms.Beta[t]); d > 1e-12*math.Abs(ms.Beta[t]) {
-			return fmt.Errorf("guide model: its noise schedule (%s) differs from the model's (%s): β_%d = %g vs %g",
-				gs.Config, ms.Config, t, gs.Beta[t], ms.Beta[t])
+	return nil
+}
+
+// replaceWeights replaces the variables under the scope to of the sampler's store with local
+// clones of src's variables under from (the same paths below it), not trainable. When src has
+// none the store is left as it was and the error says "<what> has no weights under <from>";
+// otherwise deleted runs once the old variables are gone.
+func (s *Sampler) replaceWeights(src *model.Store, from, to, what string, deleted func()) error {
+	type variable struct {
+		path  string
+		value *tensors.Tensor
+	}
+	var copies []variable
+	for v := range src.IterVariables() {
+		if rest, ok := strings.CutPrefix(v.Path(), from+"/"); ok {
+			copies = append(copies, variable{to + "/" + rest, v.MustValue()})
 		}
+	}
+	if len(copies) == 0 {
+		return fmt.Errorf("%s has no weights under %s", what, from)
+	}
+	if err := s.store.DeleteVariablesInScope(to); err != nil {
+		return err
+	}
+	deleted()
+	for _, c := range copies {
+		clone, err := c.value.LocalClone()
+		if err != nil {
+			return fmt.Errorf("sampler: copying %s: %w", c.path, err)
+		}
+		nv, err := s.store.CreateVariable(c.path, clone)
+		if err != nil {
+			return fmt.Errorf("sampler: %w", err)
+		}
+		nv.SetTrainable(false)
 	}
 	return nil
 }

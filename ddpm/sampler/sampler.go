@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
@@ -84,27 +83,8 @@ func (s *Sampler) WithClassifier(c *classifier.Classifier, weights *model.Store)
 		return err
 	}
 	if weights != nil && weights != s.store {
-		if err := s.store.DeleteVariablesInScope(classifier.Scope); err != nil {
+		if err := s.replaceWeights(weights, classifier.Scope, classifier.Scope, "sampler: the classifier's store", func() {}); err != nil {
 			return err
-		}
-		n := 0
-		for v := range weights.IterVariables() {
-			if !strings.HasPrefix(v.Path(), classifier.Scope+"/") {
-				continue
-			}
-			clone, err := v.MustValue().LocalClone()
-			if err != nil {
-				return fmt.Errorf("sampler: copying the classifier's %s: %w", v.Path(), err)
-			}
-			nv, err := s.store.CreateVariable(v.Path(), clone)
-			if err != nil {
-				return fmt.Errorf("sampler: %w", err)
-			}
-			nv.SetTrainable(false)
-			n++
-		}
-		if n == 0 {
-			return fmt.Errorf("sampler: the classifier's store has no weights under %s", classifier.Scope)
 		}
 	}
 	s.clf = c

@@ -170,3 +170,17 @@ func (s *Schedule) CheckStep(t int) error {
 
 // SNR returns the signal-to-noise ratio ᾱ_t / (1 − ᾱ_t).
 func (s *Schedule) SNR(t int) float64 { return s.AlphaBar[t] / (1 - s.AlphaBar[t]) }
+
+// FirstDifference compares s with o: 0 when they are the same schedule (the same T and the same β_t
+// at every step, to 1e-12 relative); −1 when T differs; else the first step t whose β_t differs.
+func (s *Schedule) FirstDifference(o *Schedule) int {
+	if s.T != o.T {
+		return -1
+	}
+	for t := 1; t <= s.T; t++ {
+		if math.Abs(s.Beta[t]-o.Beta[t]) > 1e-12*math.Abs(o.Beta[t]) {
+			return t
+		}
+	}
+	return 0
+}
